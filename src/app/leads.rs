@@ -1,0 +1,348 @@
+//! Lead use cases: create, view, update, journey, status, disbursement, RM, notes, and
+//! document review. Visibility: a partner key sees only its partner's leads; any other lead
+//! is a 404 exactly like a missing one.
+
+use super::{now_ms, App};
+use crate::db::{self, Conn};
+use crate::error::{Error, FieldErrors, Result};
+use crate::model::{
+    parse_lead_update, parse_new_lead, parse_new_note, Caller, Change, Document, JourneyEntry,
+    Lead, Note, Status,
+};
+use serde_json::{Map, Value};
+
+pub const LEAD_NOT_FOUND: &str = "Lead not found.";
+
+/// The lead `lead_id` if the caller may see it.
+pub fn visible_lead(c: &Conn, caller: &Caller, lead_id: &str) -> Result<Lead> {
+    match db::leads::find(c, lead_id)? {
+        Some(lead) if caller.may_see(lead.partner_id) => Ok(lead),
+        _ => Err(Error::NotFound(LEAD_NOT_FOUND.into())),
+    }
+}
+
+/// "Documents required: PAN, AADHAAR."
+fn documents_required_note(types: &[String]) -> String {
+    format!("Documents required: {}.", types.join(", "))
+}
+
+/// Moves the lead and appends the journey entry; the caller has checked the move.
+pub(super) fn move_status(
+    c: &Conn,
+    lead: &mut Lead,
+    to: Status,
+    note: &str,
+    key_id: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    db::leads::set_status(c, lead.row, to, now)?;
+    db::leads::add_journey(c, lead.row, Some(lead.status), to, note, key_id, now)?;
+    lead.status = to;
+    lead.updated_at = now;
+    Ok(())
+}
+
+/// Puts the lead where its pending document set says: `document_pending` while types are
+/// awaited (from `new` or `under_review`), `under_review` once none are.
+pub(super) fn settle_documents(c: &Conn, lead: &mut Lead, key_id: i64, now: i64) -> Result<()> {
+    let pending = db::leads::pending_documents(c, lead.row)?;
+    match lead.status {
+        Status::DocumentPending if pending.is_empty() => move_status(
+            c,
+            lead,
+            Status::UnderReview,
+            "All required documents received.",
+            Some(key_id),
+            now,
+        ),
+        Status::New | Status::UnderReview if !pending.is_empty() => {
+            let note = documents_required_note(&pending);
+            move_status(c, lead, Status::DocumentPending, &note, Some(key_id), now)
+        }
+        _ => Ok(()),
+    }
+}
+
+pub fn create_lead(app: &App, caller: &Caller, body: &Map<String, Value>) -> Result<Lead> {
+    let mut errs = FieldErrors::new();
+    let input = parse_new_lead(body, &mut errs);
+    let product = match input.as_ref() {
+        Some(i) => app
+            .db
+            .read(|c| db::masters::find_active_product(c, &i.product))?,
+        None => match body.get("product") {
+            Some(Value::String(p)) if !p.trim().is_empty() => app
+                .db
+                .read(|c| db::masters::find_active_product(c, p.trim()))?,
+            _ => None,
+        },
+    };
+    if product.is_none() && !errs.has("product") {
+        errs.add(
+            "product",
+            "must be the name or code of an active product (see GET /api/v1/products)",
+        );
+    }
+    let mut dsa_code = input.as_ref().and_then(|i| i.dsa_code.clone());
+    if let Some(bound) = &caller.dsa_code {
+        match &dsa_code {
+            Some(given) if given != bound => {
+                errs.add("dsa_code", format!("this key is bound to DSA code {bound}"))
+            }
+            _ => dsa_code = Some(bound.clone()),
+        }
+    }
+    errs.into_result()?;
+    let (Some(input), Some(product)) = (input, product) else {
+        return Err(Error::internal("validated lead without input"));
+    };
+    let caller = caller.clone();
+    let offset = app.settings.offset;
+    let lead_id = app.db.write(move |c| {
+        let now = now_ms();
+        let day = crate::model::local_day(now, offset);
+        let number = db::leads::next_number(c, &day)?;
+        let lead_id = format!("LD{day}{number:04}");
+        let rms = db::masters::active_rms(c)?;
+        let rm_id = if rms.is_empty() {
+            None
+        } else {
+            let cursor = db::masters::next_counter(c, "rm_cursor")?;
+            Some(rms[((cursor - 1).rem_euclid(rms.len() as i64)) as usize].id)
+        };
+        let row = db::leads::insert(
+            c,
+            &db::leads::NewRow {
+                lead_id: &lead_id,
+                partner_id: caller.partner_id,
+                product_code: &product.code,
+                customer_name: &input.customer_name,
+                mobile: input.mobile.as_str(),
+                email: input.email.as_deref(),
+                loan_amount: input.loan_amount,
+                city: input.city.as_deref(),
+                dsa_code: dsa_code.as_deref(),
+                status: Status::New,
+                rm_id,
+                key_id: caller.key_id,
+                now,
+            },
+        )?;
+        db::leads::add_journey(
+            c,
+            row,
+            None,
+            Status::New,
+            "Lead received.",
+            Some(caller.key_id),
+            now,
+        )?;
+        for t in &product.required_documents {
+            db::leads::add_pending(c, row, t)?;
+        }
+        let (to, note) = if product.required_documents.is_empty() {
+            (Status::UnderReview, "No documents required.".to_string())
+        } else {
+            (
+                Status::DocumentPending,
+                documents_required_note(&product.required_documents),
+            )
+        };
+        db::leads::set_status(c, row, to, now)?;
+        db::leads::add_journey(
+            c,
+            row,
+            Some(Status::New),
+            to,
+            &note,
+            Some(caller.key_id),
+            now,
+        )?;
+        Ok(lead_id)
+    })?;
+    app.db
+        .read(|c| db::leads::find(c, &lead_id))?
+        .ok_or_else(|| Error::internal("created lead vanished"))
+}
+
+pub fn get_lead(app: &App, caller: &Caller, lead_id: &str) -> Result<Lead> {
+    app.db.read(|c| visible_lead(c, caller, lead_id))
+}
+
+pub fn update_lead(
+    app: &App,
+    caller: &Caller,
+    lead_id: &str,
+    body: Map<String, Value>,
+) -> Result<Lead> {
+    let caller = caller.clone();
+    let lead_id = lead_id.to_string();
+    app.db.write(move |c| {
+        let mut lead = visible_lead(c, &caller, &lead_id)?;
+        let mut errs = FieldErrors::new();
+        let update = parse_lead_update(&body, &mut errs);
+        errs.into_result()?;
+        if lead.status.is_terminal() {
+            return Err(terminal_conflict(lead.status));
+        }
+        if let Some(name) = update.customer_name {
+            lead.customer_name = name;
+        }
+        apply(&mut lead.loan_amount, update.loan_amount);
+        apply(&mut lead.city, update.city);
+        apply(&mut lead.email, update.email);
+        lead.updated_at = now_ms();
+        db::leads::update_fields(c, &lead)?;
+        Ok(lead)
+    })
+}
+
+fn apply<T>(slot: &mut Option<T>, change: Change<T>) {
+    match change {
+        Change::Keep => {}
+        Change::Set(v) => *slot = Some(v),
+        Change::Clear => *slot = None,
+    }
+}
+
+pub(super) fn terminal_conflict(status: Status) -> Error {
+    Error::Conflict(
+        format!(
+            "The lead is {} and can no longer be changed.",
+            status.as_str()
+        ),
+        FieldErrors::single("status", format!("is {}, a final status", status.as_str())),
+    )
+}
+
+pub fn lead_journey(app: &App, caller: &Caller, lead_id: &str) -> Result<Vec<JourneyEntry>> {
+    app.db.read(|c| {
+        let lead = visible_lead(c, caller, lead_id)?;
+        db::leads::journey(c, lead.row)
+    })
+}
+
+/// The lead with its status master message.
+pub fn lead_status(app: &App, caller: &Caller, lead_id: &str) -> Result<(Lead, String)> {
+    app.db.read(|c| {
+        let lead = visible_lead(c, caller, lead_id)?;
+        let message = db::masters::status_message(c, lead.status.as_str())?;
+        Ok((lead, message))
+    })
+}
+
+pub fn add_note(
+    app: &App,
+    caller: &Caller,
+    lead_id: &str,
+    body: Map<String, Value>,
+) -> Result<Note> {
+    let caller = caller.clone();
+    let lead_id = lead_id.to_string();
+    app.db.write(move |c| {
+        let lead = visible_lead(c, &caller, &lead_id)?;
+        let note = parse_new_note(&body).map_err(Error::Validation)?;
+        let now = now_ms();
+        let id =
+            db::leads::insert_note(c, lead.row, &note.note_type, &note.note, caller.key_id, now)?;
+        db::leads::touch(c, lead.row, now)?;
+        Ok(Note {
+            id,
+            note_type: note.note_type,
+            note: note.note,
+            key_id: caller.key_id,
+            created_at: now,
+        })
+    })
+}
+
+/// PATCH of a document: `document_type` by anyone who sees the lead, `status`
+/// (`verified`/`rejected`) by admins only.
+pub fn update_document(
+    app: &App,
+    caller: &Caller,
+    lead_id: &str,
+    document_id: &str,
+    body: Map<String, Value>,
+) -> Result<Document> {
+    if body.contains_key("status") && !caller.is_admin() {
+        return Err(Error::Forbidden(
+            "Only an admin key may change a document's status.".into(),
+        ));
+    }
+    let caller = caller.clone();
+    let lead_id = lead_id.to_string();
+    let document_id = document_id.to_string();
+    app.db.write(move |c| {
+        let mut lead = visible_lead(c, &caller, &lead_id)?;
+        let mut doc = db::leads::find_document(c, lead.row, &document_id)?
+            .ok_or_else(|| Error::NotFound("Document not found.".into()))?;
+        let mut errs = FieldErrors::new();
+        let new_type = match body.get("document_type") {
+            None => None,
+            Some(Value::String(s)) => match db::masters::find_document_type(c, s)? {
+                Some(t) => Some(t),
+                None => {
+                    errs.add(
+                        "document_type",
+                        "must be one of the document types (see GET /api/v1/document-types)",
+                    );
+                    None
+                }
+            },
+            Some(_) => {
+                errs.add("document_type", "must be a string");
+                None
+            }
+        };
+        let new_status = match body.get("status") {
+            None => None,
+            Some(Value::String(s)) if s == "verified" || s == "rejected" => Some(s.clone()),
+            Some(_) => {
+                errs.add("status", "must be verified or rejected");
+                None
+            }
+        };
+        if !body.contains_key("document_type") && !body.contains_key("status") {
+            errs.add("body", "must contain document_type or status");
+        }
+        errs.into_result()?;
+        if lead.status.is_terminal() {
+            return Err(terminal_conflict(lead.status));
+        }
+        let now = now_ms();
+        let old_type = doc.document_type.clone();
+        if let Some(t) = new_type {
+            doc.document_type = t;
+        }
+        if let Some(s) = new_status {
+            doc.status = s;
+        }
+        doc.updated_at = now;
+        db::leads::update_document(c, &doc)?;
+        // Recompute what is still awaited: the old type may be missing again, the new one
+        // is now there (unless this document was rejected).
+        let product = db::masters::find_active_product(c, &lead.product_code)?;
+        let required = product.map(|p| p.required_documents).unwrap_or_default();
+        for t in [&old_type, &doc.document_type] {
+            if !required.contains(t) {
+                continue;
+            }
+            if db::leads::has_live_document(c, lead.row, t)? {
+                db::leads::remove_pending(c, lead.row, t)?;
+            } else {
+                db::leads::add_pending(c, lead.row, t)?;
+            }
+        }
+        if doc.status == "rejected"
+            && !required.contains(&doc.document_type)
+            && !db::leads::has_live_document(c, lead.row, &doc.document_type)?
+        {
+            // A rejected document the lead did not strictly need is still asked for again.
+            db::leads::add_pending(c, lead.row, &doc.document_type)?;
+        }
+        settle_documents(c, &mut lead, caller.key_id, now)?;
+        db::leads::touch(c, lead.row, now)?;
+        Ok(doc)
+    })
+}

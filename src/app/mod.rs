@@ -1,0 +1,85 @@
+//! One public function per use case. This layer owns the rules that need the store: ID
+//! generation, the lead lifecycle, partner visibility, transactions (each write is one
+//! closure run by the writer) and the blob-before-row ordering of uploads.
+
+mod keys;
+mod leads;
+mod uploads;
+
+pub use keys::{
+    authenticate, create_key, ensure_key, first_run_key, list_keys, revoke_key, NewKey,
+};
+pub use leads::*;
+pub use uploads::{upload_document, UploadInput};
+
+use crate::blobs::Blobs;
+use crate::db::{self, Db, Synchronous};
+use crate::error::Result;
+use crate::model::{DocumentType, LenderMapping, Product, StatusInfo};
+use chrono::FixedOffset;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The settings the use cases need.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Local time of the office: lead-ID dates and rendered times use it.
+    pub offset: FixedOffset,
+    pub synchronous: Synchronous,
+}
+
+pub struct App {
+    pub db: Db,
+    pub blobs: Blobs,
+    pub settings: Settings,
+}
+
+impl App {
+    /// Opens the store in `data_dir`: `dhanita.db` and `documents/`.
+    pub fn open(data_dir: &Path, settings: Settings) -> Result<App> {
+        std::fs::create_dir_all(data_dir)?;
+        let blobs = Blobs::open(&data_dir.join("documents"))?;
+        let db = Db::open(&data_dir.join("dhanita.db"), settings.synchronous)?;
+        Ok(App {
+            db,
+            blobs,
+            settings,
+        })
+    }
+
+    pub fn close(&self) {
+        self.db.close();
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub fn list_products(app: &App) -> Result<Vec<Product>> {
+    app.db.read(db::masters::active_products)
+}
+
+pub fn list_categories(app: &App) -> Result<Vec<String>> {
+    app.db.read(db::masters::categories)
+}
+
+/// Lender mappings, optionally of one product (by code, case-insensitive). A code that
+/// matches nothing gives an empty list.
+pub fn list_lender_mapping(app: &App, product_code: Option<&str>) -> Result<Vec<LenderMapping>> {
+    let code = product_code.map(|c| c.trim().to_ascii_uppercase());
+    app.db
+        .read(|c| db::masters::lender_mapping(c, code.as_deref()))
+}
+
+pub fn list_statuses(app: &App) -> Result<Vec<StatusInfo>> {
+    app.db.read(db::masters::statuses)
+}
+
+pub fn list_document_types(app: &App) -> Result<Vec<DocumentType>> {
+    app.db.read(db::masters::document_types)
+}

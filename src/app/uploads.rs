@@ -1,0 +1,110 @@
+//! Document upload: the file arrives already streamed into a staged temp blob (see
+//! `blobs`); this judges it, puts the blob durably in place, and only then commits the row.
+
+use super::leads::{settle_documents, terminal_conflict, visible_lead};
+use super::{now_ms, App};
+use crate::blobs::Staged;
+use crate::db;
+use crate::error::{Error, FieldErrors, Result};
+use crate::model::{sanitize_filename, Caller, Document, FileKind};
+
+/// What a multipart upload carried.
+pub struct UploadInput {
+    pub document_type: Option<String>,
+    pub file: Option<Staged>,
+    pub filename: Option<String>,
+    /// Parts named `file` beyond the first.
+    pub extra_files: usize,
+}
+
+pub fn upload_document(
+    app: &App,
+    caller: &Caller,
+    lead_id: &str,
+    input: UploadInput,
+) -> Result<Document> {
+    let lead = app.db.read(|c| visible_lead(c, caller, lead_id))?;
+    let mut errs = FieldErrors::new();
+    let document_type = match input.document_type.as_deref().map(str::trim) {
+        None | Some("") => {
+            errs.add("document_type", "is required");
+            None
+        }
+        Some(t) => {
+            let found = app.db.read(|c| db::masters::find_document_type(c, t))?;
+            if found.is_none() {
+                errs.add(
+                    "document_type",
+                    "must be one of the document types (see GET /api/v1/document-types)",
+                );
+            }
+            found
+        }
+    };
+    let mut kind = None;
+    match &input.file {
+        None => errs.add("file", "is required"),
+        Some(_) if input.extra_files > 0 => errs.add("file", "must be exactly one file"),
+        Some(f) if f.size == 0 => errs.add("file", "must not be empty"),
+        Some(f) => match FileKind::sniff(&f.head) {
+            Some(k) => kind = Some(k),
+            None => errs.add(
+                "file",
+                "must be a PDF, JPEG or PNG file (judged by its content)",
+            ),
+        },
+    }
+    errs.into_result()?;
+    let (Some(document_type), Some(file), Some(kind)) = (document_type, input.file, kind) else {
+        return Err(Error::internal("validated upload without its parts"));
+    };
+    if lead.status.is_terminal() {
+        return Err(terminal_conflict(lead.status));
+    }
+    let sha256 = file.sha256.clone();
+    let size = file.size as i64;
+    let filename = sanitize_filename(input.filename.as_deref(), kind);
+    // The blob is durable before the row that points to it commits.
+    app.blobs.persist(file)?;
+    let caller = caller.clone();
+    let lead_id = lead_id.to_string();
+    app.db.write(move |c| {
+        let mut lead = visible_lead(c, &caller, &lead_id)?;
+        if lead.status.is_terminal() {
+            return Err(terminal_conflict(lead.status));
+        }
+        let now = now_ms();
+        let number = db::masters::next_counter(c, "document")?;
+        let document_id = format!("DOC{number}");
+        let row = db::leads::insert_document(
+            c,
+            &db::leads::NewDocument {
+                document_id: &document_id,
+                lead_row: lead.row,
+                document_type: &document_type,
+                sha256: &sha256,
+                size,
+                content_type: kind.content_type(),
+                filename: &filename,
+                key_id: caller.key_id,
+                now,
+            },
+        )?;
+        db::leads::remove_pending(c, lead.row, &document_type)?;
+        settle_documents(c, &mut lead, caller.key_id, now)?;
+        db::leads::touch(c, lead.row, now)?;
+        Ok(Document {
+            row,
+            document_id,
+            lead_row: lead.row,
+            document_type,
+            status: "uploaded".into(),
+            sha256,
+            size,
+            content_type: kind.content_type().into(),
+            filename,
+            created_at: now,
+            updated_at: now,
+        })
+    })
+}

@@ -1,0 +1,187 @@
+//! Subcommands: `serve` (the default) and `keys create|list|revoke`. Every subcommand takes
+//! the same `--config` and `--data-dir`.
+
+use crate::app::{self, App, Settings};
+use crate::config::{Config, Overrides};
+use crate::http::{self, HttpSettings};
+use crate::model::Role;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "dhanita",
+    version,
+    about = "Dhanita Finance CRM API: one binary, one SQLite file, one folder of documents"
+)]
+pub struct Cli {
+    /// Config file (TOML). Default: ./dhanita.toml if present.
+    #[arg(long, global = true, env = "DHANITA_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Folder for the database and the documents. Default: ./data
+    #[arg(long, global = true, env = "DHANITA_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the API (the default).
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free port).
+        #[arg(long, env = "DHANITA_LISTEN", value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Create a key; prints the secret alone on standard output.
+    Create {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The partner (account) the key belongs to; created if new.
+        #[arg(long)]
+        name: String,
+        /// Bind a partner key to a DSA code: its leads are stamped with it.
+        #[arg(long)]
+        dsa_code: Option<String>,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by its id.
+    Revoke { id: i64 },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum RoleArg {
+    Partner,
+    Admin,
+}
+
+pub fn run(cli: Cli) -> Result<(), String> {
+    let listen = match &cli.command {
+        Some(Command::Serve { listen }) => listen.clone(),
+        _ => None,
+    };
+    let overrides = Overrides {
+        config: cli.config.clone(),
+        listen,
+        data_dir: cli.data_dir.clone(),
+    };
+    let config = Config::load(&overrides, &|k| std::env::var(k).ok())?;
+    match cli.command {
+        None | Some(Command::Serve { .. }) => serve(&config),
+        Some(Command::Keys(k)) => keys(&config, k),
+    }
+}
+
+fn open(config: &Config) -> Result<App, String> {
+    let settings = Settings {
+        offset: config.utc_offset,
+        synchronous: config.synchronous,
+    };
+    App::open(&config.data_dir, settings).map_err(|e| {
+        format!(
+            "cannot open data directory {}: {e}",
+            config.data_dir.display()
+        )
+    })
+}
+
+fn serve(config: &Config) -> Result<(), String> {
+    let app = open(config)?;
+    if let Some(key) = &config.api_key {
+        if key.len() < 32 {
+            log::warn!(
+                "DHANITA_API_KEY is shorter than 32 characters; use it for demos and tests only"
+            );
+        }
+        if app::ensure_key(&app, key).map_err(|e| e.to_string())? {
+            log::info!("added the DHANITA_API_KEY key as an admin key");
+        }
+    }
+    let mut out = std::io::stdout();
+    if let Some(key) = app::first_run_key(&app).map_err(|e| e.to_string())? {
+        let _ = writeln!(
+            out,
+            "created admin key {} (shown once, keep it safe): {}",
+            key.id, key.secret
+        );
+    }
+    let settings = HttpSettings {
+        listen: config.listen.clone(),
+        threads: config.threads,
+        max_json_bytes: config.max_json_bytes,
+        max_file_bytes: config.max_file_bytes,
+    };
+    let handle = http::start(Arc::new(app), settings).map_err(|e| e.to_string())?;
+    let _ = writeln!(out, "listening on http://{}", handle.addr);
+    let _ = out.flush();
+    handle.wait();
+    Ok(())
+}
+
+fn keys(config: &Config, command: KeysCommand) -> Result<(), String> {
+    let app = open(config)?;
+    let result = match command {
+        KeysCommand::Create {
+            role,
+            name,
+            dsa_code,
+        } => {
+            let role = match role {
+                RoleArg::Partner => Role::Partner,
+                RoleArg::Admin => Role::Admin,
+            };
+            app::create_key(&app, role, &name, dsa_code.as_deref()).map(|k| {
+                eprintln!(
+                    "created {} key {} for partner {:?}",
+                    role.as_str(),
+                    k.id,
+                    name.trim()
+                );
+                println!("{}", k.secret);
+            })
+        }
+        KeysCommand::List => app::list_keys(&app).map(|keys| {
+            println!(
+                "{:<6} {:<8} {:<24} {:<12} STATE",
+                "ID", "ROLE", "PARTNER", "DSA_CODE"
+            );
+            for k in keys {
+                let state = if k.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "live"
+                };
+                println!(
+                    "{:<6} {:<8} {:<24} {:<12} {}",
+                    k.id,
+                    k.role.as_str(),
+                    k.partner,
+                    k.dsa_code.as_deref().unwrap_or("-"),
+                    state
+                );
+            }
+        }),
+        KeysCommand::Revoke { id } => {
+            app::revoke_key(&app, id).map(|()| eprintln!("revoked key {id}"))
+        }
+    };
+    app.close();
+    result.map_err(|e| match e {
+        crate::error::Error::Validation(f) => f
+            .iter()
+            .map(|(k, v)| format!("{k} {}", v.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    })
+}

@@ -1,0 +1,239 @@
+//! Settings, lowest to highest: built-in defaults, the TOML file (`--config`/`DHANITA_CONFIG`,
+//! else `./dhanita.toml` if present), `DHANITA_*` environment variables, flags. An unknown
+//! key or a bad value stops start-up with a one-line reason.
+
+use crate::db::Synchronous;
+use chrono::FixedOffset;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub threads: usize,
+    pub data_dir: PathBuf,
+    pub synchronous: Synchronous,
+    pub utc_offset: FixedOffset,
+    pub max_json_bytes: u64,
+    pub max_file_bytes: u64,
+    pub api_key: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    server: ServerSection,
+    #[serde(default)]
+    storage: StorageSection,
+    #[serde(default)]
+    limits: LimitsSection,
+    #[serde(default)]
+    office: OfficeSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerSection {
+    listen: Option<String>,
+    threads: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StorageSection {
+    data_dir: Option<PathBuf>,
+    synchronous: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsSection {
+    json_body_bytes: Option<u64>,
+    file_bytes: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OfficeSection {
+    utc_offset: Option<String>,
+}
+
+/// What the command line said; `None` where it said nothing.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
+
+fn parse_offset(s: &str) -> Result<FixedOffset, String> {
+    let bad = || format!("utc_offset {s:?} is not an offset like +05:30");
+    let s = s.trim();
+    let (sign, rest) = match s.as_bytes().first() {
+        Some(b'+') => (1, &s[1..]),
+        Some(b'-') => (-1, &s[1..]),
+        _ => return Err(bad()),
+    };
+    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
+    let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if !(0..=14).contains(&h) || !(0..60).contains(&m) {
+        return Err(bad());
+    }
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60)).ok_or_else(bad)
+}
+
+fn parse_sync(s: &str) -> Result<Synchronous, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "full" => Ok(Synchronous::Full),
+        "normal" => Ok(Synchronous::Normal),
+        _ => Err(format!("synchronous {s:?} must be \"full\" or \"normal\"")),
+    }
+}
+
+fn positive(name: &str, v: u64) -> Result<u64, String> {
+    if v == 0 {
+        Err(format!("{name} must be greater than 0"))
+    } else {
+        Ok(v)
+    }
+}
+
+impl Config {
+    /// Builds the configuration from the file, `env` (a lookup, so tests need not touch the
+    /// process environment) and the command line.
+    pub fn load(flags: &Overrides, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, String> {
+        let env = |k: &str| env(k).filter(|v| !v.is_empty());
+        let explicit = flags
+            .config
+            .clone()
+            .or_else(|| env("DHANITA_CONFIG").map(PathBuf::from));
+        let file = match explicit {
+            Some(path) => read_file(&path)?,
+            None if Path::new("dhanita.toml").exists() => read_file(Path::new("dhanita.toml"))?,
+            None => FileConfig::default(),
+        };
+        let listen = flags
+            .listen
+            .clone()
+            .or_else(|| env("DHANITA_LISTEN"))
+            .or(file.server.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let threads = match env("DHANITA_THREADS") {
+            Some(t) => t
+                .parse()
+                .map_err(|_| format!("DHANITA_THREADS {t:?} is not a number"))?,
+            None => file.server.threads.unwrap_or(16),
+        };
+        if !(1..=512).contains(&threads) {
+            return Err(format!("threads must be 1-512, not {threads}"));
+        }
+        let data_dir = flags
+            .data_dir
+            .clone()
+            .or_else(|| env("DHANITA_DATA_DIR").map(PathBuf::from))
+            .or(file.storage.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let synchronous = match env("DHANITA_SYNCHRONOUS").or(file.storage.synchronous) {
+            Some(s) => parse_sync(&s)?,
+            None => Synchronous::Full,
+        };
+        let utc_offset = match env("DHANITA_UTC_OFFSET").or(file.office.utc_offset) {
+            Some(s) => parse_offset(&s)?,
+            None => parse_offset("+05:30")?,
+        };
+        Ok(Config {
+            listen,
+            threads,
+            data_dir,
+            synchronous,
+            utc_offset,
+            max_json_bytes: positive(
+                "limits.json_body_bytes",
+                file.limits.json_body_bytes.unwrap_or(1 << 20),
+            )?,
+            max_file_bytes: positive(
+                "limits.file_bytes",
+                file.limits.file_bytes.unwrap_or(10 << 20),
+            )?,
+            api_key: env("DHANITA_API_KEY"),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        let first = e.message().lines().next().unwrap_or("invalid").to_string();
+        format!("config file {}: {first}", path.display())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_with(file: &str, env: &[(&str, &str)], flags: Overrides) -> Result<Config, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, file).unwrap();
+        let flags = Overrides {
+            config: Some(path),
+            ..flags
+        };
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::load(&flags, &move |k| {
+            env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn precedence_is_file_then_env_then_flags() {
+        let file = "[server]\nlisten = \"127.0.0.1:1\"\nthreads = 4\n";
+        let c = load_with(file, &[], Overrides::default()).unwrap();
+        assert_eq!((c.listen.as_str(), c.threads), ("127.0.0.1:1", 4));
+        let c = load_with(
+            file,
+            &[("DHANITA_LISTEN", "127.0.0.1:2")],
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.listen, "127.0.0.1:2");
+        let flags = Overrides {
+            listen: Some("127.0.0.1:3".into()),
+            ..Default::default()
+        };
+        let c = load_with(file, &[("DHANITA_LISTEN", "127.0.0.1:2")], flags).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:3");
+        assert_eq!(c.utc_offset.local_minus_utc(), 5 * 3600 + 1800);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_stop() {
+        let e = load_with(
+            "[server]\nlisten = \"x\"\nbogus = 1\n",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("bogus"), "{e}");
+        let e = load_with(
+            "[office]\nutc_offset = \"IST\"\n",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("utc_offset"), "{e}");
+        let e = load_with(
+            "[storage]\nsynchronous = \"off\"\n",
+            &[],
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("synchronous"), "{e}");
+    }
+}

@@ -1,0 +1,303 @@
+//! The only module that knows rouille. It owns the listening socket and the worker pool,
+//! routing, authentication, body limits, JSON/multipart parsing, and the one mapping from
+//! `Error` to a JSON response. Every answer, including 404 on unknown routes, 405 and a
+//! panicking handler's 500, is the JSON envelope with an `X-Request-Id`.
+
+mod body;
+mod handlers;
+mod multipart;
+mod router;
+mod views;
+
+use crate::app::{self, App};
+use crate::error::{Error, Result};
+use rouille::{Request, Response};
+use router::{Resolved, Route};
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// What the HTTP layer needs to know.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub listen: String,
+    pub threads: usize,
+    pub max_json_bytes: u64,
+    pub max_file_bytes: u64,
+}
+
+/// A running server.
+pub struct ServerHandle {
+    pub addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    app: Arc<App>,
+}
+
+impl ServerHandle {
+    /// Stops accepting, lets the workers finish, and closes the store.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.app.close();
+    }
+
+    /// Blocks until the server stops.
+    pub fn wait(mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.app.close();
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.shutdown();
+        }
+    }
+}
+
+struct Ctx {
+    app: Arc<App>,
+    settings: HttpSettings,
+    next_id: AtomicU64,
+    id_prefix: u32,
+}
+
+/// Binds the listening socket and serves on a fixed worker pool in a background thread.
+pub fn start(app: Arc<App>, settings: HttpSettings) -> Result<ServerHandle> {
+    let ctx = Arc::new(Ctx {
+        app: app.clone(),
+        settings: settings.clone(),
+        next_id: AtomicU64::new(1),
+        id_prefix: rand::random::<u32>(),
+    });
+    let server = rouille::Server::new(settings.listen.as_str(), move |req| handle(&ctx, req))
+        .map_err(|e| Error::Unavailable(format!("cannot listen on {}: {e}", settings.listen)))?
+        .pool_size(settings.threads.max(1));
+    let addr = server.server_addr();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name("dhanita-accept".into())
+        .spawn(move || {
+            while !flag.load(Ordering::SeqCst) {
+                server.poll_timeout(Duration::from_millis(100));
+            }
+            // Dropping the server joins its worker pool: requests in flight finish.
+            drop(server);
+        })
+        .map_err(Error::internal)?;
+    Ok(ServerHandle {
+        addr,
+        stop,
+        thread: Some(thread),
+        app,
+    })
+}
+
+/// The outcome of one request: the response, and the key id for the log line.
+struct Outcome {
+    response: Response,
+    key_id: Option<i64>,
+}
+
+fn handle(ctx: &Ctx, req: &Request) -> Response {
+    let started = Instant::now();
+    let n = ctx.next_id.fetch_add(1, Ordering::Relaxed);
+    let request_id = format!("{:08x}-{n:06}", ctx.id_prefix);
+    let outcome = catch_unwind(AssertUnwindSafe(|| dispatch(ctx, req))).unwrap_or_else(|panic| {
+        let cause = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        log::error!("{request_id} handler panicked: {cause}");
+        Outcome {
+            response: error_response(&Error::Internal(cause)),
+            key_id: None,
+        }
+    });
+    let response = outcome
+        .response
+        .with_unique_header("X-Request-Id", request_id.clone())
+        .with_unique_header("Cache-Control", "no-store")
+        .with_unique_header("X-Content-Type-Options", "nosniff");
+    let path = req.raw_url().split('?').next().unwrap_or("");
+    let key = outcome.key_id.map_or("-".to_string(), |k| k.to_string());
+    log::info!(
+        "{request_id} {} {} {} {:.1}ms key={key}",
+        req.method(),
+        path,
+        response.status_code,
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    response
+}
+
+fn dispatch(ctx: &Ctx, req: &Request) -> Outcome {
+    let path = req.url();
+    let (route, params) = match router::resolve(req.method(), &path) {
+        Resolved::Found(route, params) => (route, params),
+        Resolved::MethodNotAllowed(allow) => {
+            return Outcome {
+                response: method_not_allowed(req.method(), allow),
+                key_id: None,
+            }
+        }
+        Resolved::NotFound => {
+            return Outcome {
+                response: error_response(&Error::NotFound("No such route.".into())),
+                key_id: None,
+            }
+        }
+    };
+    if route == Route::Healthz {
+        return Outcome {
+            response: ok(&serde_json::json!({ "status": "ok" })),
+            key_id: None,
+        };
+    }
+    let caller = match app::authenticate(&ctx.app, req.header("X-API-Key")) {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome {
+                response: error_response(&e),
+                key_id: None,
+            }
+        }
+    };
+    let key_id = Some(caller.key_id);
+    let response = handlers::route(ctx, req, route, &params, &caller).unwrap_or_else(|e| {
+        if let Error::Internal(cause) | Error::Unavailable(cause) = &e {
+            log::error!(
+                "{} {}: {cause}",
+                req.method(),
+                req.raw_url().split('?').next().unwrap_or("")
+            );
+        }
+        error_response(&e)
+    });
+    Outcome { response, key_id }
+}
+
+/// 405 with `Allow`, or for OPTIONS (answered without a key) 204 with `Allow`.
+fn method_not_allowed(method: &str, allow: String) -> Response {
+    if method == "OPTIONS" {
+        return Response::empty_204().with_unique_header("Allow", allow);
+    }
+    let message = format!("Method {method} is not allowed here; allowed: {allow}.");
+    json_response(
+        405,
+        &ErrorJson {
+            success: false,
+            message: &message,
+            errors: None,
+        },
+    )
+    .with_unique_header("Allow", allow)
+}
+
+#[derive(Serialize)]
+struct Envelope<'a, T: Serialize> {
+    success: bool,
+    data: &'a T,
+}
+
+#[derive(Serialize)]
+struct ErrorJson<'a> {
+    success: bool,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+fn json_response<T: Serialize>(status: u16, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => Response::from_data("application/json", bytes).with_status_code(status),
+        Err(e) => {
+            log::error!("cannot serialise a response: {e}");
+            Response::from_data(
+                "application/json",
+                br#"{"success":false,"message":"Internal server error."}"#.to_vec(),
+            )
+            .with_status_code(500)
+        }
+    }
+}
+
+/// `{"success": true, "data": …}` with 200.
+pub(crate) fn ok<T: Serialize>(data: &T) -> Response {
+    json_response(
+        200,
+        &Envelope {
+            success: true,
+            data,
+        },
+    )
+}
+
+/// `{"success": true, "data": …}` with 201.
+pub(crate) fn created<T: Serialize>(data: &T) -> Response {
+    json_response(
+        201,
+        &Envelope {
+            success: true,
+            data,
+        },
+    )
+}
+
+/// The one mapping from an error to its status code and ErrorResponse body.
+pub(crate) fn error_response(e: &Error) -> Response {
+    let (status, message, fields) = match e {
+        Error::BadRequest(m) => (400, m.as_str(), None),
+        Error::Unauthorized => (
+            401,
+            "Missing, unknown or revoked API key (send it in X-API-Key).",
+            None,
+        ),
+        Error::Forbidden(m) => (403, m.as_str(), None),
+        Error::NotFound(m) => (404, m.as_str(), None),
+        Error::Conflict(m, f) => (409, m.as_str(), Some(f)),
+        Error::TooLarge(m) => (413, m.as_str(), None),
+        Error::UnsupportedMediaType(m) => (415, m.as_str(), None),
+        Error::Validation(f) => (422, "Validation failed.", Some(f)),
+        Error::Unavailable(_) => (
+            503,
+            "Storage is temporarily unavailable; nothing was stored. Try again.",
+            None,
+        ),
+        Error::Internal(_) => (500, "Internal server error.", None),
+    };
+    let errors = fields.filter(|f| !f.is_empty()).map(|f| {
+        f.iter()
+            .map(|(k, v)| (k.clone(), serde_json::json!(v)))
+            .collect()
+    });
+    let response = json_response(
+        status,
+        &ErrorJson {
+            success: false,
+            message,
+            errors,
+        },
+    );
+    if status == 503 {
+        response.with_unique_header("Retry-After", "1")
+    } else {
+        response
+    }
+}

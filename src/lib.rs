@@ -1,0 +1,24 @@
+//! dhanita: the Dhanita Finance CRM API as one program.
+//!
+//! Code map, in reading order:
+//! - `model`: domain types and validation rules (Mobile, Money, Status, …); pure.
+//! - `error`: the one error type.
+//! - `config`: defaults ← dhanita.toml ← DHANITA_* ← flags.
+//! - `db`: SQLite: open, migrate, seed, the group-commit writer, queries.
+//! - `blobs`: the content-addressed document folder.
+//! - `app`: one function per use case; lifecycle, IDs, transactions.
+//! - `http`: rouille: routing, auth, limits, parsing, Error → response.
+//! - `cli`: subcommands.
+//!
+//! Architecture invariants: only `http` imports rouille (and `multipart`, in one file);
+//! only `db` imports rusqlite; only `blobs` touches the document folder. Dependencies point
+//! downward: `http` → `app` → `db`/`blobs` → `model`/`error`.
+
+pub mod app;
+pub mod blobs;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod model;

@@ -1,0 +1,823 @@
+//! Domain types and the validation rules of DESIGN.md, as pure functions: no I/O, no HTTP,
+//! no SQL. Everything below `http` takes these validated types, never raw input.
+
+use crate::error::FieldErrors;
+use serde_json::{Map, Value};
+
+/// What a key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Partner,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Partner => "partner",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "partner" => Some(Role::Partner),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// The authenticated caller of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub key_id: i64,
+    pub partner_id: i64,
+    pub role: Role,
+    pub dsa_code: Option<String>,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Whether this caller may see a lead owned by `partner_id`.
+    pub fn may_see(&self, partner_id: i64) -> bool {
+        self.is_admin() || self.partner_id == partner_id
+    }
+}
+
+/// The lead lifecycle, in lifecycle order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    New,
+    DocumentPending,
+    UnderReview,
+    Approved,
+    Rejected,
+    Disbursed,
+}
+
+impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::New,
+        Status::DocumentPending,
+        Status::UnderReview,
+        Status::Approved,
+        Status::Rejected,
+        Status::Disbursed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::DocumentPending => "document_pending",
+            Status::UnderReview => "under_review",
+            Status::Approved => "approved",
+            Status::Rejected => "rejected",
+            Status::Disbursed => "disbursed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Rejected | Status::Disbursed)
+    }
+
+    /// The moves DESIGN.md allows from this status.
+    pub fn allowed_next(self) -> &'static [Status] {
+        match self {
+            Status::New => &[
+                Status::DocumentPending,
+                Status::UnderReview,
+                Status::Rejected,
+            ],
+            Status::DocumentPending => &[Status::UnderReview, Status::Rejected],
+            Status::UnderReview => &[Status::Approved, Status::DocumentPending, Status::Rejected],
+            Status::Approved => &[Status::Disbursed, Status::Rejected],
+            Status::Rejected | Status::Disbursed => &[],
+        }
+    }
+
+    pub fn can_move_to(self, to: Status) -> bool {
+        self.allowed_next().contains(&to)
+    }
+}
+
+/// A customer's mobile number: exactly ten ASCII digits, the first 6–9.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mobile(String);
+
+impl Mobile {
+    /// Accepts the formats people type: spaces and hyphens anywhere, and a `+91`, `91`
+    /// (12 digits in all) or `0` (11 digits in all) prefix.
+    pub fn parse(raw: &str) -> Result<Mobile, &'static str> {
+        let cleaned: String = raw
+            .trim()
+            .chars()
+            .filter(|c| *c != ' ' && *c != '-')
+            .collect();
+        let digits = if let Some(rest) = cleaned.strip_prefix("+91") {
+            rest
+        } else if cleaned.len() == 12 && cleaned.starts_with("91") {
+            &cleaned[2..]
+        } else if cleaned.len() == 11 && cleaned.starts_with('0') {
+            &cleaned[1..]
+        } else {
+            &cleaned
+        };
+        let ok = digits.len() == 10
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && matches!(digits.as_bytes()[0], b'6'..=b'9');
+        if ok {
+            Ok(Mobile(digits.to_string()))
+        } else {
+            Err("must be a 10-digit Indian mobile number starting with 6, 7, 8 or 9 (an optional +91, 91 or 0 prefix is allowed)")
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Rupees held as integer paise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Money(i64);
+
+/// The largest loan amount accepted: ₹1,000,000,000.
+pub const MAX_AMOUNT_PAISE: i64 = 1_000_000_000 * 100;
+
+impl Money {
+    pub fn from_paise(p: i64) -> Money {
+        Money(p)
+    }
+
+    pub fn paise(self) -> i64 {
+        self.0
+    }
+
+    /// Parses a JSON number as written (not through a float): at most two decimals, more
+    /// than zero and at most ₹1,000,000,000.
+    pub fn parse_json(v: &Value) -> Result<Money, &'static str> {
+        let Value::Number(n) = v else {
+            return Err("must be a number");
+        };
+        let paise = decimal_to_paise(&n.to_string()).ok_or("must have at most 2 decimal places")?;
+        if paise <= 0 {
+            return Err("must be greater than 0");
+        }
+        if paise > MAX_AMOUNT_PAISE as i128 {
+            return Err("must be at most 1000000000");
+        }
+        Ok(Money(paise as i64))
+    }
+
+    /// A JSON number: an integer when whole, else rupees with the decimals it has.
+    pub fn to_json(self) -> Value {
+        if self.0 % 100 == 0 {
+            Value::from(self.0 / 100)
+        } else {
+            // x/100 for |x| < 2^53 prints as its two-decimal literal (shortest round trip).
+            Value::from(self.0 as f64 / 100.0)
+        }
+    }
+}
+
+/// Exact decimal → paise. `None` when the number has a non-zero digit past the second
+/// decimal. Saturates far out-of-range values so the caller's range check refuses them.
+fn decimal_to_paise(s: &str) -> Option<i128> {
+    let (neg, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], s[i + 1..].parse::<i64>().ok()?),
+        None => (s, 0),
+    };
+    let (int, frac) = match mantissa.find('.') {
+        Some(i) => (&mantissa[..i], &mantissa[i + 1..]),
+        None => (mantissa, ""),
+    };
+    let mut digits: String = format!("{int}{frac}");
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // value = digits × 10^(exp - frac.len()); paise = digits × 10^(exp - frac.len() + 2).
+    let mut shift = exp.checked_sub(frac.len() as i64)?.checked_add(2)?;
+    while shift < 0 {
+        if !digits.ends_with('0') {
+            return if digits.bytes().all(|b| b == b'0') {
+                Some(0)
+            } else {
+                None
+            };
+        }
+        digits.pop();
+        shift += 1;
+    }
+    let trimmed = digits.trim_start_matches('0');
+    if trimmed.is_empty() {
+        return Some(0);
+    }
+    if trimmed.len() as i64 + shift > 30 {
+        return Some(if neg { -i128::MAX } else { i128::MAX });
+    }
+    let mut value: i128 = trimmed.parse().ok()?;
+    for _ in 0..shift {
+        value *= 10;
+    }
+    Some(if neg { -value } else { value })
+}
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+/// 2–100 characters of any script after trimming; no control characters; at least one letter.
+pub fn parse_customer_name(v: &Value) -> Result<String, &'static str> {
+    let Value::String(s) = v else {
+        return Err("must be a string");
+    };
+    let name = s.trim();
+    let n = name.chars().count();
+    if n < 2 {
+        return Err("must be at least 2 characters");
+    }
+    if n > 100 {
+        return Err("must be at most 100 characters");
+    }
+    if has_control(name) {
+        return Err("must not contain control characters");
+    }
+    if !name.chars().any(char::is_alphabetic) {
+        return Err("must contain letters, not only digits or punctuation");
+    }
+    Ok(name.to_string())
+}
+
+/// One `@`, a non-empty local part, a dotted domain, no spaces, at most 254 characters.
+/// The domain is lowercased; the local part is kept as given.
+pub fn parse_email(v: &Value) -> Result<String, &'static str> {
+    let Value::String(s) = v else {
+        return Err("must be a string");
+    };
+    const BAD: &str = "must be a valid email address";
+    let s = s.trim();
+    if s.chars().count() > 254 {
+        return Err("must be at most 254 characters");
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(BAD);
+    }
+    let mut parts = s.split('@');
+    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(BAD);
+    };
+    let labels_ok = domain.split('.').count() >= 2 && domain.split('.').all(|l| !l.is_empty());
+    if local.is_empty() || !labels_ok {
+        return Err(BAD);
+    }
+    Ok(format!("{local}@{}", domain.to_lowercase()))
+}
+
+/// 1–100 characters after trimming, no control characters.
+pub fn parse_city(v: &Value) -> Result<String, &'static str> {
+    let Value::String(s) = v else {
+        return Err("must be a string");
+    };
+    let city = s.trim();
+    let n = city.chars().count();
+    if n == 0 {
+        return Err("must not be empty");
+    }
+    if n > 100 {
+        return Err("must be at most 100 characters");
+    }
+    if has_control(city) {
+        return Err("must not contain control characters");
+    }
+    Ok(city.to_string())
+}
+
+/// 3–32 of `A-Z 0-9 _ -`, uppercased.
+pub fn parse_dsa_code(v: &Value) -> Result<String, &'static str> {
+    let Value::String(s) = v else {
+        return Err("must be a string");
+    };
+    let code = s.trim().to_ascii_uppercase();
+    let ok = (3..=32).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok {
+        Ok(code)
+    } else {
+        Err("must be 3-32 characters of A-Z, 0-9, _ or -")
+    }
+}
+
+pub fn parse_mobile(v: &Value) -> Result<Mobile, &'static str> {
+    match v {
+        Value::String(s) => Mobile::parse(s),
+        _ => Err("must be a string"),
+    }
+}
+
+/// A create-lead body after the field rules; `product` is still the caller's text, resolved
+/// against the product master by `app`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewLead {
+    pub product: String,
+    pub customer_name: String,
+    pub mobile: Mobile,
+    pub email: Option<String>,
+    pub loan_amount: Option<Money>,
+    pub city: Option<String>,
+    pub dsa_code: Option<String>,
+}
+
+fn required<'a>(
+    obj: &'a Map<String, Value>,
+    field: &str,
+    errs: &mut FieldErrors,
+) -> Option<&'a Value> {
+    match obj.get(field) {
+        None | Some(Value::Null) => {
+            errs.add(field, "is required");
+            None
+        }
+        Some(v) => Some(v),
+    }
+}
+
+fn check<T>(field: &str, r: Result<T, &str>, errs: &mut FieldErrors) -> Option<T> {
+    r.map_err(|m| errs.add(field, m)).ok()
+}
+
+fn optional<T>(
+    obj: &Map<String, Value>,
+    field: &str,
+    parse: impl Fn(&Value) -> Result<T, &'static str>,
+    errs: &mut FieldErrors,
+) -> Option<T> {
+    match obj.get(field) {
+        None | Some(Value::Null) => None,
+        Some(v) => check(field, parse(v), errs),
+    }
+}
+
+/// Applies every create rule; on failure `errs` holds all problems found. Unknown fields are
+/// ignored.
+pub fn parse_new_lead(obj: &Map<String, Value>, errs: &mut FieldErrors) -> Option<NewLead> {
+    let product = required(obj, "product", errs).and_then(|v| match v {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Value::String(_) => {
+            errs.add("product", "is required");
+            None
+        }
+        _ => {
+            errs.add("product", "must be a string");
+            None
+        }
+    });
+    let customer_name = required(obj, "customer_name", errs)
+        .and_then(|v| check("customer_name", parse_customer_name(v), errs));
+    let mobile = required(obj, "mobile", errs).and_then(|v| check("mobile", parse_mobile(v), errs));
+    let email = optional(obj, "email", parse_email, errs);
+    let loan_amount = optional(obj, "loan_amount", Money::parse_json, errs);
+    let city = optional(obj, "city", parse_city, errs);
+    let dsa_code = optional(obj, "dsa_code", parse_dsa_code, errs);
+    Some(NewLead {
+        product: product?,
+        customer_name: customer_name?,
+        mobile: mobile?,
+        email,
+        loan_amount,
+        city,
+        dsa_code,
+    })
+}
+
+/// A field of a PATCH: absent, set to a value, or (`null`) cleared.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Change<T> {
+    #[default]
+    Keep,
+    Set(T),
+    Clear,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LeadUpdate {
+    pub customer_name: Option<String>,
+    pub loan_amount: Change<Money>,
+    pub city: Change<String>,
+    pub email: Change<String>,
+}
+
+/// Fields a PATCH may never change; naming one is a 422 on that field.
+pub const IMMUTABLE_LEAD_FIELDS: [&str; 6] = [
+    "mobile",
+    "product",
+    "status",
+    "lead_id",
+    "dsa_code",
+    "created_at",
+];
+
+fn change<T>(
+    obj: &Map<String, Value>,
+    field: &str,
+    parse: impl Fn(&Value) -> Result<T, &'static str>,
+    errs: &mut FieldErrors,
+) -> Change<T> {
+    match obj.get(field) {
+        None => Change::Keep,
+        Some(Value::Null) => Change::Clear,
+        Some(v) => check(field, parse(v), errs).map_or(Change::Keep, Change::Set),
+    }
+}
+
+pub fn parse_lead_update(obj: &Map<String, Value>, errs: &mut FieldErrors) -> LeadUpdate {
+    for f in IMMUTABLE_LEAD_FIELDS {
+        if obj.contains_key(f) {
+            errs.add(f, "cannot be changed");
+        }
+    }
+    let customer_name = match obj.get("customer_name") {
+        None => None,
+        Some(Value::Null) => {
+            errs.add("customer_name", "cannot be cleared");
+            None
+        }
+        Some(v) => check("customer_name", parse_customer_name(v), errs),
+    };
+    let update = LeadUpdate {
+        customer_name,
+        loan_amount: change(obj, "loan_amount", Money::parse_json, errs),
+        city: change(obj, "city", parse_city, errs),
+        email: change(obj, "email", parse_email, errs),
+    };
+    let named = ["customer_name", "loan_amount", "city", "email"]
+        .iter()
+        .any(|f| obj.contains_key(*f));
+    if !named && errs.is_empty() {
+        errs.add(
+            "body",
+            "must contain at least one of customer_name, loan_amount, city, email",
+        );
+    }
+    update
+}
+
+pub const NOTE_TYPES: [&str; 4] = [
+    "note",
+    "follow_up",
+    "customer_conversation",
+    "rm_communication",
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewNote {
+    pub note: String,
+    pub note_type: String,
+}
+
+pub fn parse_new_note(obj: &Map<String, Value>) -> Result<NewNote, FieldErrors> {
+    let mut errs = FieldErrors::new();
+    let note = required(obj, "note", &mut errs).and_then(|v| match v {
+        Value::String(s) => {
+            let t = s.trim();
+            let n = t.chars().count();
+            if n == 0 {
+                errs.add("note", "must not be empty");
+                None
+            } else if n > 2000 {
+                errs.add("note", "must be at most 2000 characters");
+                None
+            } else if t
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+            {
+                errs.add("note", "must not contain control characters");
+                None
+            } else {
+                Some(t.to_string())
+            }
+        }
+        _ => {
+            errs.add("note", "must be a string");
+            None
+        }
+    });
+    let note_type = match obj.get("type") {
+        None | Some(Value::Null) => Some("note".to_string()),
+        Some(Value::String(s)) if NOTE_TYPES.contains(&s.as_str()) => Some(s.clone()),
+        Some(_) => {
+            errs.add(
+                "type",
+                "must be one of note, follow_up, customer_conversation, rm_communication",
+            );
+            None
+        }
+    };
+    match (note, note_type) {
+        (Some(note), Some(note_type)) if errs.is_empty() => Ok(NewNote { note, note_type }),
+        _ => Err(errs),
+    }
+}
+
+/// Document statuses; `uploaded` is set on upload, the others by an admin.
+pub const DOCUMENT_STATUSES: [&str; 3] = ["uploaded", "verified", "rejected"];
+
+/// The file kinds accepted by default, judged by their first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Pdf,
+    Jpeg,
+    Png,
+}
+
+impl FileKind {
+    pub fn sniff(head: &[u8]) -> Option<FileKind> {
+        if head.starts_with(b"%PDF-") {
+            Some(FileKind::Pdf)
+        } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(FileKind::Jpeg)
+        } else if head.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+            Some(FileKind::Png)
+        } else {
+            None
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            FileKind::Pdf => "application/pdf",
+            FileKind::Jpeg => "image/jpeg",
+            FileKind::Png => "image/png",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            FileKind::Pdf => "pdf",
+            FileKind::Jpeg => "jpg",
+            FileKind::Png => "png",
+        }
+    }
+}
+
+/// A client's filename reduced to something safe to show and to put in a header: the last
+/// path component, printable ASCII letters, digits and `._-` only, at most 100 characters.
+pub fn sanitize_filename(raw: Option<&str>, kind: FileKind) -> String {
+    let base = raw.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
+    let mut clean: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    clean = clean.trim_start_matches('.').to_string();
+    if clean.chars().count() > 100 {
+        clean = clean
+            .chars()
+            .rev()
+            .take(100)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+    }
+    if clean.trim_matches('_').is_empty() {
+        format!("document.{}", kind.extension())
+    } else {
+        clean
+    }
+}
+
+/// A product of the master, with the document types a lead for it needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Product {
+    pub code: String,
+    pub name: String,
+    pub category: String,
+    pub status: String,
+    pub required_documents: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusInfo {
+    pub code: String,
+    pub label: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LenderMapping {
+    pub product_code: String,
+    pub lender_name: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rm {
+    pub id: i64,
+    pub name: String,
+    pub mobile: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentType {
+    pub code: String,
+    pub name: String,
+}
+
+/// A stored lead. Times are milliseconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lead {
+    pub row: i64,
+    pub lead_id: String,
+    pub partner_id: i64,
+    pub product_code: String,
+    pub product_name: String,
+    pub customer_name: String,
+    pub mobile: String,
+    pub email: Option<String>,
+    pub loan_amount: Option<Money>,
+    pub city: Option<String>,
+    pub dsa_code: Option<String>,
+    pub status: Status,
+    pub rm: Option<Rm>,
+    pub lender_name: Option<String>,
+    pub lender_status: Option<String>,
+    pub approved_amount: Option<Money>,
+    pub disbursement_status: String,
+    pub disbursement_date: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JourneyEntry {
+    pub from_status: Option<String>,
+    pub status: String,
+    pub note: String,
+    pub key_id: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    pub row: i64,
+    pub document_id: String,
+    pub lead_row: i64,
+    pub document_type: String,
+    pub status: String,
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+    pub filename: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Note {
+    pub id: i64,
+    pub note_type: String,
+    pub note: String,
+    pub key_id: i64,
+    pub created_at: i64,
+}
+
+/// An API key as listed to an operator (never the secret).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyInfo {
+    pub id: i64,
+    pub partner: String,
+    pub role: Role,
+    pub dsa_code: Option<String>,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// The local day (`YYYYMMDD`) of an instant in milliseconds, at the office's UTC offset.
+pub fn local_day(ms: i64, offset: chrono::FixedOffset) -> String {
+    local_time(ms, offset).format("%Y%m%d").to_string()
+}
+
+/// RFC 3339 with the office's offset, to the second: `2026-05-18T10:42:07+05:30`.
+pub fn rfc3339(ms: i64, offset: chrono::FixedOffset) -> String {
+    local_time(ms, offset)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+fn local_time(ms: i64, offset: chrono::FixedOffset) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn mobiles() {
+        for (raw, want) in [
+            ("9876543210", Some("9876543210")),
+            ("+91 98765 43210", Some("9876543210")),
+            ("+919876543210", Some("9876543210")),
+            ("919876543210", Some("9876543210")),
+            ("09876543210", Some("9876543210")),
+            ("98765-43210", Some("9876543210")),
+            ("9127723529", Some("9127723529")),
+            ("5876543210", None),
+            ("987654321", None),
+            ("98765432101", None),
+            ("+9198765432", None),
+            ("９８７６５４３２１０", None),
+            ("", None),
+        ] {
+            assert_eq!(
+                Mobile::parse(raw).ok().map(|m| m.0),
+                want.map(String::from),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn money() {
+        let p = |s: &str| Money::parse_json(&serde_json::from_str::<Value>(s).unwrap());
+        assert_eq!(p("500000"), Ok(Money(50_000_000)));
+        assert_eq!(p("19.99"), Ok(Money(1999)));
+        assert_eq!(p("0.01"), Ok(Money(1)));
+        assert_eq!(p("5e5"), Ok(Money(50_000_000)));
+        assert_eq!(p("1000000000"), Ok(Money(MAX_AMOUNT_PAISE)));
+        assert_eq!(p("10.50"), Ok(Money(1050)));
+        assert!(p("1000000000.01").is_err());
+        assert!(p("19.999").is_err());
+        assert!(p("0").is_err());
+        assert!(p("-5").is_err());
+        assert!(p("1e400").is_err());
+        assert!(p("\"500\"").is_err());
+        assert_eq!(Money(1999).to_json(), json!(19.99));
+        assert_eq!(Money(50_000_000).to_json().to_string(), "500000");
+        assert_eq!(Money(1050).to_json().to_string(), "10.5");
+    }
+
+    #[test]
+    fn names_and_emails() {
+        assert_eq!(
+            parse_customer_name(&json!("  प्रिया वर्मा ")),
+            Ok("प्रिया वर्मा".into())
+        );
+        assert!(parse_customer_name(&json!("A")).is_err());
+        assert!(parse_customer_name(&json!("12345")).is_err());
+        assert!(parse_customer_name(&json!("Ab\u{0007}c")).is_err());
+        assert_eq!(
+            parse_email(&json!("A.b+x@Example.COM")),
+            Ok("A.b+x@example.com".into())
+        );
+        assert!(parse_email(&json!("a@b")).is_err());
+        assert!(parse_email(&json!("a@@b.com")).is_err());
+        assert!(parse_email(&json!("a b@c.com")).is_err());
+        assert_eq!(parse_dsa_code(&json!("dsa-12")), Ok("DSA-12".into()));
+        assert!(parse_dsa_code(&json!("ab")).is_err());
+    }
+
+    #[test]
+    fn lifecycle() {
+        assert!(Status::New.can_move_to(Status::DocumentPending));
+        assert!(Status::UnderReview.can_move_to(Status::DocumentPending));
+        assert!(!Status::New.can_move_to(Status::Disbursed));
+        assert!(Status::Rejected.allowed_next().is_empty());
+    }
+
+    #[test]
+    fn filenames() {
+        assert_eq!(
+            sanitize_filename(Some("../../etc/passwd"), FileKind::Pdf),
+            "passwd"
+        );
+        assert_eq!(
+            sanitize_filename(Some("my pan\".pdf"), FileKind::Pdf),
+            "my_pan_.pdf"
+        );
+        assert_eq!(sanitize_filename(None, FileKind::Png), "document.png");
+    }
+}
