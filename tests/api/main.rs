@@ -1,1 +1,4 @@
+//! Black-box tests: the real server on port 0 with a temp data dir, driven over HTTP.
 
+mod helpers;
+mod smoke;
