@@ -86,6 +86,7 @@ fn open(config: &Config) -> Result<App, String> {
     let settings = Settings {
         offset: config.utc_offset,
         synchronous: config.synchronous,
+        allow_duplicates: config.allow_duplicates,
     };
     App::open(&config.data_dir, settings).map_err(|e| {
         format!(
@@ -120,6 +121,7 @@ fn serve(config: &Config) -> Result<(), String> {
         threads: config.threads,
         max_json_bytes: config.max_json_bytes,
         max_file_bytes: config.max_file_bytes,
+        cors_origins: config.cors_origins.clone(),
     };
     let handle = http::start(Arc::new(app), settings).map_err(|e| e.to_string())?;
     let _ = writeln!(out, "listening on http://{}", handle.addr);

@@ -17,6 +17,8 @@ pub struct Config {
     pub max_json_bytes: u64,
     pub max_file_bytes: u64,
     pub api_key: Option<String>,
+    pub allow_duplicates: bool,
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -30,6 +32,14 @@ struct FileConfig {
     limits: LimitsSection,
     #[serde(default)]
     office: OfficeSection,
+    #[serde(default)]
+    leads: LeadsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LeadsSection {
+    duplicates: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -37,6 +47,7 @@ struct FileConfig {
 struct ServerSection {
     listen: Option<String>,
     threads: Option<usize>,
+    cors_origins: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -157,8 +168,31 @@ impl Config {
                 file.limits.file_bytes.unwrap_or(10 << 20),
             )?,
             api_key: env("DHANITA_API_KEY"),
+            allow_duplicates: match file.leads.duplicates.as_deref() {
+                None | Some("reject") => false,
+                Some("allow") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "leads.duplicates {other:?} must be \"reject\" or \"allow\""
+                    ))
+                }
+            },
+            cors_origins: check_origins(file.server.cors_origins.unwrap_or_default())?,
         })
     }
+}
+
+/// Origins are compared exactly with the browser's `Origin` header: scheme, host, port.
+fn check_origins(origins: Vec<String>) -> Result<Vec<String>, String> {
+    for o in &origins {
+        let ok = (o.starts_with("http://") || o.starts_with("https://"))
+            && !o.ends_with('/')
+            && !o.contains(char::is_whitespace);
+        if !ok {
+            return Err(format!("server.cors_origins entry {o:?} must look like https://app.example.com (no path, no trailing slash)"));
+        }
+    }
+    Ok(origins)
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, String> {

@@ -712,9 +712,26 @@ pub struct KeyInfo {
     pub revoked_at: Option<i64>,
 }
 
+/// One line of a lead's audit trail. `old_value`/`new_value` hold JSON text.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AuditEntry {
+    pub action: String,
+    pub field: Option<String>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub detail: Option<String>,
+    pub key_id: Option<i64>,
+    pub at: i64,
+}
+
 /// The local day (`YYYYMMDD`) of an instant in milliseconds, at the office's UTC offset.
 pub fn local_day(ms: i64, offset: chrono::FixedOffset) -> String {
     local_time(ms, offset).format("%Y%m%d").to_string()
+}
+
+/// The local date (`YYYY-MM-DD`) of an instant, at the office's UTC offset.
+pub fn local_date(ms: i64, offset: chrono::FixedOffset) -> String {
+    local_time(ms, offset).format("%Y-%m-%d").to_string()
 }
 
 /// RFC 3339 with the office's offset, to the second: `2026-05-18T10:42:07+05:30`.

@@ -2,12 +2,13 @@
 //! document review. Visibility: a partner key sees only its partner's leads; any other lead
 //! is a 404 exactly like a missing one.
 
+use super::idempotency::{idempotent, Created, IdemRequest};
 use super::{now_ms, App};
 use crate::db::{self, Conn};
 use crate::error::{Error, FieldErrors, Result};
 use crate::model::{
-    parse_lead_update, parse_new_lead, parse_new_note, Caller, Change, Document, JourneyEntry,
-    Lead, Note, Status,
+    parse_lead_update, parse_new_lead, parse_new_note, AuditEntry, Caller, Change, Document,
+    JourneyEntry, Lead, Money, Note, Status,
 };
 use serde_json::{Map, Value};
 
@@ -26,7 +27,38 @@ fn documents_required_note(types: &[String]) -> String {
     format!("Documents required: {}.", types.join(", "))
 }
 
-/// Moves the lead and appends the journey entry; the caller has checked the move.
+/// Appends one line to the lead's audit trail.
+pub(super) fn audit(
+    c: &Conn,
+    row: i64,
+    key_id: Option<i64>,
+    now: i64,
+    entry: AuditEntry,
+) -> Result<()> {
+    db::audit::insert(
+        c,
+        row,
+        &AuditEntry {
+            key_id,
+            at: now,
+            ..entry
+        },
+    )
+}
+
+/// An audit line for a field change, old and new as JSON text.
+pub(super) fn field_change(action: &str, field: &str, old: Value, new: Value) -> AuditEntry {
+    AuditEntry {
+        action: action.into(),
+        field: Some(field.into()),
+        old_value: Some(old.to_string()),
+        new_value: Some(new.to_string()),
+        ..Default::default()
+    }
+}
+
+/// Moves the lead and appends the journey entry and audit line; the caller has checked the
+/// move.
 pub(super) fn move_status(
     c: &Conn,
     lead: &mut Lead,
@@ -37,6 +69,14 @@ pub(super) fn move_status(
 ) -> Result<()> {
     db::leads::set_status(c, lead.row, to, now)?;
     db::leads::add_journey(c, lead.row, Some(lead.status), to, note, key_id, now)?;
+    let mut entry = field_change(
+        "status",
+        "status",
+        lead.status.as_str().into(),
+        to.as_str().into(),
+    );
+    entry.detail = Some(note.to_string());
+    audit(c, lead.row, key_id, now, entry)?;
     lead.status = to;
     lead.updated_at = now;
     Ok(())
@@ -63,19 +103,32 @@ pub(super) fn settle_documents(c: &Conn, lead: &mut Lead, key_id: i64, now: i64)
     }
 }
 
-pub fn create_lead(app: &App, caller: &Caller, body: &Map<String, Value>) -> Result<Lead> {
+pub fn create_lead(
+    app: &App,
+    caller: &Caller,
+    body: &Map<String, Value>,
+    idem: Option<IdemRequest<Lead>>,
+) -> Result<Created<Lead>> {
+    idempotent(app, caller, idem, |store| {
+        create_lead_once(app, caller, body, store)
+    })
+}
+
+fn create_lead_once(
+    app: &App,
+    caller: &Caller,
+    body: &Map<String, Value>,
+    store: Option<super::idempotency::StoreAnswer<Lead>>,
+) -> Result<Lead> {
     let mut errs = FieldErrors::new();
     let input = parse_new_lead(body, &mut errs);
-    let product = match input.as_ref() {
-        Some(i) => app
-            .db
-            .read(|c| db::masters::find_active_product(c, &i.product))?,
-        None => match body.get("product") {
-            Some(Value::String(p)) if !p.trim().is_empty() => app
-                .db
-                .read(|c| db::masters::find_active_product(c, p.trim()))?,
-            _ => None,
-        },
+    let product_text = match body.get("product") {
+        Some(Value::String(p)) if !p.trim().is_empty() => Some(p.trim().to_string()),
+        _ => None,
+    };
+    let product = match &product_text {
+        Some(p) => app.db.read(|c| db::masters::find_active_product(c, p))?,
+        None => None,
     };
     if product.is_none() && !errs.has("product") {
         errs.add(
@@ -98,7 +151,29 @@ pub fn create_lead(app: &App, caller: &Caller, body: &Map<String, Value>) -> Res
     };
     let caller = caller.clone();
     let offset = app.settings.offset;
-    let lead_id = app.db.write(move |c| {
+    let allow_duplicates = app.settings.allow_duplicates;
+    app.db.write(move |c| {
+        if !allow_duplicates {
+            if let Some((existing, owner)) =
+                db::leads::find_open_duplicate(c, input.mobile.as_str(), &product.code)?
+            {
+                let detail = if caller.may_see(owner) {
+                    format!(
+                        "an open {} lead already exists for this mobile: {existing}",
+                        product.name
+                    )
+                } else {
+                    format!(
+                        "an open {} lead already exists for this mobile",
+                        product.name
+                    )
+                };
+                return Err(Error::Conflict(
+                    "A lead for this customer and product is already open.".into(),
+                    FieldErrors::single("mobile", detail),
+                ));
+            }
+        }
         let now = now_ms();
         let day = crate::model::local_day(now, offset);
         let number = db::leads::next_number(c, &day)?;
@@ -128,41 +203,51 @@ pub fn create_lead(app: &App, caller: &Caller, body: &Map<String, Value>) -> Res
                 now,
             },
         )?;
-        db::leads::add_journey(
+        let key = Some(caller.key_id);
+        db::leads::add_journey(c, row, None, Status::New, "Lead received.", key, now)?;
+        audit(
             c,
             row,
-            None,
-            Status::New,
-            "Lead received.",
-            Some(caller.key_id),
+            key,
             now,
+            AuditEntry {
+                action: "create".into(),
+                detail: Some(lead_id.clone()),
+                ..Default::default()
+            },
         )?;
+        if let Some(rm) = rm_id {
+            audit(
+                c,
+                row,
+                key,
+                now,
+                field_change("assign_rm", "rm_id", Value::Null, rm.into()),
+            )?;
+        }
         for t in &product.required_documents {
             db::leads::add_pending(c, row, t)?;
         }
-        let (to, note) = if product.required_documents.is_empty() {
-            (Status::UnderReview, "No documents required.".to_string())
+        let mut lead = db::leads::find(c, &lead_id)?
+            .ok_or_else(|| Error::internal("created lead vanished"))?;
+        if product.required_documents.is_empty() {
+            move_status(
+                c,
+                &mut lead,
+                Status::UnderReview,
+                "No documents required.",
+                key,
+                now,
+            )?;
         } else {
-            (
-                Status::DocumentPending,
-                documents_required_note(&product.required_documents),
-            )
-        };
-        db::leads::set_status(c, row, to, now)?;
-        db::leads::add_journey(
-            c,
-            row,
-            Some(Status::New),
-            to,
-            &note,
-            Some(caller.key_id),
-            now,
-        )?;
-        Ok(lead_id)
-    })?;
-    app.db
-        .read(|c| db::leads::find(c, &lead_id))?
-        .ok_or_else(|| Error::internal("created lead vanished"))
+            let note = documents_required_note(&product.required_documents);
+            move_status(c, &mut lead, Status::DocumentPending, &note, key, now)?;
+        }
+        if let Some(store) = store {
+            store(c, &lead)?;
+        }
+        Ok(lead)
+    })
 }
 
 pub fn get_lead(app: &App, caller: &Caller, lead_id: &str) -> Result<Lead> {
@@ -185,14 +270,43 @@ pub fn update_lead(
         if lead.status.is_terminal() {
             return Err(terminal_conflict(lead.status));
         }
+        let before = lead.clone();
         if let Some(name) = update.customer_name {
             lead.customer_name = name;
         }
         apply(&mut lead.loan_amount, update.loan_amount);
         apply(&mut lead.city, update.city);
         apply(&mut lead.email, update.email);
-        lead.updated_at = now_ms();
+        let now = now_ms();
+        lead.updated_at = now;
         db::leads::update_fields(c, &lead)?;
+        let money = |m: Option<Money>| m.map_or(Value::Null, Money::to_json);
+        let text = |t: &Option<String>| t.clone().map_or(Value::Null, Value::String);
+        let changes = [
+            (
+                "customer_name",
+                Value::String(before.customer_name.clone()),
+                Value::String(lead.customer_name.clone()),
+            ),
+            (
+                "loan_amount",
+                money(before.loan_amount),
+                money(lead.loan_amount),
+            ),
+            ("city", text(&before.city), text(&lead.city)),
+            ("email", text(&before.email), text(&lead.email)),
+        ];
+        for (field, old, new) in changes {
+            if old != new {
+                audit(
+                    c,
+                    lead.row,
+                    Some(caller.key_id),
+                    now,
+                    field_change("update", field, old, new),
+                )?;
+            }
+        }
         Ok(lead)
     })
 }
@@ -236,24 +350,73 @@ pub fn add_note(
     caller: &Caller,
     lead_id: &str,
     body: Map<String, Value>,
-) -> Result<Note> {
-    let caller = caller.clone();
-    let lead_id = lead_id.to_string();
-    app.db.write(move |c| {
-        let lead = visible_lead(c, &caller, &lead_id)?;
-        let note = parse_new_note(&body).map_err(Error::Validation)?;
-        let now = now_ms();
-        let id =
-            db::leads::insert_note(c, lead.row, &note.note_type, &note.note, caller.key_id, now)?;
-        db::leads::touch(c, lead.row, now)?;
-        Ok(Note {
-            id,
-            note_type: note.note_type,
-            note: note.note,
-            key_id: caller.key_id,
-            created_at: now,
+    idem: Option<IdemRequest<Note>>,
+) -> Result<Created<Note>> {
+    idempotent(app, caller, idem, |store| {
+        let caller = caller.clone();
+        let lead_id = lead_id.to_string();
+        app.db.write(move |c| {
+            let lead = visible_lead(c, &caller, &lead_id)?;
+            let note = parse_new_note(&body).map_err(Error::Validation)?;
+            let now = now_ms();
+            let id = db::leads::insert_note(
+                c,
+                lead.row,
+                &note.note_type,
+                &note.note,
+                caller.key_id,
+                now,
+            )?;
+            db::leads::touch(c, lead.row, now)?;
+            let entry = AuditEntry {
+                action: "note".into(),
+                detail: Some(format!("{} #{id}", note.note_type)),
+                ..Default::default()
+            };
+            audit(c, lead.row, Some(caller.key_id), now, entry)?;
+            let note = Note {
+                id,
+                note_type: note.note_type,
+                note: note.note,
+                key_id: caller.key_id,
+                created_at: now,
+            };
+            if let Some(store) = store {
+                store(c, &note)?;
+            }
+            Ok(note)
         })
     })
+}
+
+pub fn list_notes(app: &App, caller: &Caller, lead_id: &str) -> Result<Vec<Note>> {
+    app.db.read(|c| {
+        let lead = visible_lead(c, caller, lead_id)?;
+        db::leads::notes(c, lead.row)
+    })
+}
+
+pub fn list_documents(app: &App, caller: &Caller, lead_id: &str) -> Result<Vec<Document>> {
+    app.db.read(|c| {
+        let lead = visible_lead(c, caller, lead_id)?;
+        db::leads::documents(c, lead.row)
+    })
+}
+
+/// A document's record and its blob, opened for streaming.
+pub fn document_file(
+    app: &App,
+    caller: &Caller,
+    lead_id: &str,
+    document_id: &str,
+) -> Result<(Document, std::fs::File)> {
+    let doc = app.db.read(|c| {
+        let lead = visible_lead(c, caller, lead_id)?;
+        db::leads::find_document(c, lead.row, document_id)?
+            .ok_or_else(|| Error::NotFound("Document not found.".into()))
+    })?;
+    let file = app.blobs.open_blob(&doc.sha256)?;
+    Ok((doc, file))
 }
 
 /// PATCH of a document: `document_type` by anyone who sees the lead, `status`
@@ -311,6 +474,7 @@ pub fn update_document(
             return Err(terminal_conflict(lead.status));
         }
         let now = now_ms();
+        let before = doc.clone();
         let old_type = doc.document_type.clone();
         if let Some(t) = new_type {
             doc.document_type = t;
@@ -320,6 +484,17 @@ pub fn update_document(
         }
         doc.updated_at = now;
         db::leads::update_document(c, &doc)?;
+        for (field, old, new) in [
+            ("document_type", &before.document_type, &doc.document_type),
+            ("status", &before.status, &doc.status),
+        ] {
+            if old != new {
+                let mut entry =
+                    field_change("document", field, old.as_str().into(), new.as_str().into());
+                entry.detail = Some(doc.document_id.clone());
+                audit(c, lead.row, Some(caller.key_id), now, entry)?;
+            }
+        }
         // Recompute what is still awaited: the old type may be missing again, the new one
         // is now there (unless this document was rejected).
         let product = db::masters::find_active_product(c, &lead.product_code)?;

@@ -2,15 +2,23 @@
 //! generation, the lead lifecycle, partner visibility, transactions (each write is one
 //! closure run by the writer) and the blob-before-row ordering of uploads.
 
+mod back_office;
+mod idempotency;
 mod keys;
 mod leads;
+mod search;
 mod uploads;
 
+pub use back_office::*;
+pub use idempotency::{
+    fingerprint, parse_key as parse_idempotency_key, Created, IdemRequest, Render,
+};
 pub use keys::{
     authenticate, create_key, ensure_key, first_run_key, list_keys, revoke_key, NewKey,
 };
 pub use leads::*;
-pub use uploads::{upload_document, UploadInput};
+pub use search::{list_leads, LeadPage};
+pub use uploads::{upload_document, upload_fingerprint, UploadInput};
 
 use crate::blobs::Blobs;
 use crate::db::{self, Db, Synchronous};
@@ -26,12 +34,15 @@ pub struct Settings {
     /// Local time of the office: lead-ID dates and rendered times use it.
     pub offset: FixedOffset,
     pub synchronous: Synchronous,
+    /// Whether a second open lead for the same mobile and product is accepted.
+    pub allow_duplicates: bool,
 }
 
 pub struct App {
     pub db: Db,
     pub blobs: Blobs,
     pub settings: Settings,
+    in_flight: idempotency::InFlight,
 }
 
 impl App {
@@ -44,6 +55,7 @@ impl App {
             db,
             blobs,
             settings,
+            in_flight: Default::default(),
         })
     }
 

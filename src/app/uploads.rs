@@ -1,12 +1,13 @@
 //! Document upload: the file arrives already streamed into a staged temp blob (see
 //! `blobs`); this judges it, puts the blob durably in place, and only then commits the row.
 
-use super::leads::{settle_documents, terminal_conflict, visible_lead};
+use super::idempotency::{fingerprint, idempotent, Created, IdemRequest, StoreAnswer};
+use super::leads::{audit, settle_documents, terminal_conflict, visible_lead};
 use super::{now_ms, App};
 use crate::blobs::Staged;
 use crate::db;
 use crate::error::{Error, FieldErrors, Result};
-use crate::model::{sanitize_filename, Caller, Document, FileKind};
+use crate::model::{sanitize_filename, AuditEntry, Caller, Document, FileKind};
 
 /// What a multipart upload carried.
 pub struct UploadInput {
@@ -22,6 +23,35 @@ pub fn upload_document(
     caller: &Caller,
     lead_id: &str,
     input: UploadInput,
+    idem: Option<IdemRequest<Document>>,
+) -> Result<Created<Document>> {
+    idempotent(app, caller, idem, |store| {
+        upload_once(app, caller, lead_id, input, store)
+    })
+}
+
+/// What makes two uploads "the same request" for an idempotency key.
+pub fn upload_fingerprint(lead_id: &str, input: &UploadInput) -> String {
+    let doc_type = input
+        .document_type
+        .as_deref()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_uppercase();
+    let sha = input.file.as_ref().map_or("", |f| f.sha256.as_str());
+    fingerprint(
+        "upload",
+        lead_id,
+        &serde_json::json!({ "document_type": doc_type, "sha256": sha }),
+    )
+}
+
+fn upload_once(
+    app: &App,
+    caller: &Caller,
+    lead_id: &str,
+    input: UploadInput,
+    store: Option<StoreAnswer<Document>>,
 ) -> Result<Document> {
     let lead = app.db.read(|c| visible_lead(c, caller, lead_id))?;
     let mut errs = FieldErrors::new();
@@ -90,10 +120,18 @@ pub fn upload_document(
                 now,
             },
         )?;
+        let entry = AuditEntry {
+            action: "document_upload".into(),
+            field: Some("document_type".into()),
+            new_value: Some(serde_json::Value::String(document_type.clone()).to_string()),
+            detail: Some(document_id.clone()),
+            ..Default::default()
+        };
+        audit(c, lead.row, Some(caller.key_id), now, entry)?;
         db::leads::remove_pending(c, lead.row, &document_type)?;
         settle_documents(c, &mut lead, caller.key_id, now)?;
         db::leads::touch(c, lead.row, now)?;
-        Ok(Document {
+        let doc = Document {
             row,
             document_id,
             lead_row: lead.row,
@@ -105,6 +143,10 @@ pub fn upload_document(
             filename,
             created_at: now,
             updated_at: now,
-        })
+        };
+        if let Some(store) = store {
+            store(c, &doc)?;
+        }
+        Ok(doc)
     })
 }

@@ -34,8 +34,9 @@ pub fn next_number(c: &Conn, day: &str) -> Result<i64> {
 pub fn insert(c: &Conn, l: &NewRow) -> Result<i64> {
     let mut st = c.0.prepare_cached(
         "INSERT INTO leads (lead_id, partner_id, product_code, customer_name, mobile, email,
-            loan_amount, city, dsa_code, status, rm_id, created_by_key, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+            loan_amount, city, dsa_code, status, rm_id, created_by_key, created_at, updated_at,
+            name_folded)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)",
     )?;
     st.execute(params![
         l.lead_id,
@@ -50,7 +51,8 @@ pub fn insert(c: &Conn, l: &NewRow) -> Result<i64> {
         l.status.as_str(),
         l.rm_id,
         l.key_id,
-        l.now
+        l.now,
+        l.customer_name.to_lowercase()
     ])?;
     Ok(c.0.last_insert_rowid())
 }
@@ -108,7 +110,7 @@ pub fn find(c: &Conn, lead_id: &str) -> Result<Option<Lead>> {
 pub fn update_fields(c: &Conn, lead: &Lead) -> Result<()> {
     let mut st = c.0.prepare_cached(
         "UPDATE leads SET customer_name = ?2, email = ?3, loan_amount = ?4, city = ?5,
-            updated_at = ?6 WHERE id = ?1",
+            updated_at = ?6, name_folded = ?7 WHERE id = ?1",
     )?;
     st.execute(params![
         lead.row,
@@ -116,7 +118,8 @@ pub fn update_fields(c: &Conn, lead: &Lead) -> Result<()> {
         lead.email,
         lead.loan_amount.map(Money::paise),
         lead.city,
-        lead.updated_at
+        lead.updated_at,
+        lead.customer_name.to_lowercase()
     ])?;
     Ok(())
 }
@@ -316,5 +319,106 @@ pub fn notes(c: &Conn, lead_row: i64) -> Result<Vec<Note>> {
             created_at: r.get(4)?,
         })
     })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// An open (non-terminal) lead for the same mobile and product: (lead_id, partner_id).
+pub fn find_open_duplicate(
+    c: &Conn,
+    mobile: &str,
+    product_code: &str,
+) -> Result<Option<(String, i64)>> {
+    let mut st = c.0.prepare_cached(
+        "SELECT lead_id, partner_id FROM leads
+         WHERE mobile = ?1 AND product_code = ?2 AND status NOT IN ('rejected', 'disbursed')
+         ORDER BY id LIMIT 1",
+    )?;
+    Ok(st
+        .query_row(params![mobile, product_code], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?)
+}
+
+pub fn set_rm(c: &Conn, row: i64, rm_id: i64, now: i64) -> Result<()> {
+    let mut st =
+        c.0.prepare_cached("UPDATE leads SET rm_id = ?2, updated_at = ?3 WHERE id = ?1")?;
+    st.execute(params![row, rm_id, now])?;
+    Ok(())
+}
+
+pub fn set_lender(c: &Conn, row: i64, lender_id: i64, lender_status: &str, now: i64) -> Result<()> {
+    let mut st = c.0.prepare_cached(
+        "UPDATE leads SET lender_id = ?2, lender_status = ?3, updated_at = ?4 WHERE id = ?1",
+    )?;
+    st.execute(params![row, lender_id, lender_status, now])?;
+    Ok(())
+}
+
+pub fn set_disbursement(
+    c: &Conn,
+    row: i64,
+    approved: Option<Money>,
+    status: &str,
+    date: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    let mut st = c.0.prepare_cached(
+        "UPDATE leads SET approved_amount = ?2, disbursement_status = ?3, disbursement_date = ?4,
+            updated_at = ?5 WHERE id = ?1",
+    )?;
+    st.execute(params![row, approved.map(Money::paise), status, date, now])?;
+    Ok(())
+}
+
+/// Filters of a lead search; `None` means "any".
+#[derive(Debug, Default, Clone)]
+pub struct Search {
+    pub partner_id: Option<i64>,
+    pub status: Option<String>,
+    pub product_code: Option<String>,
+    pub dsa_code: Option<String>,
+    pub mobile: Option<String>,
+    pub name_contains: Option<String>,
+    pub created_from: Option<i64>,
+    pub created_before: Option<i64>,
+    pub updated_since: Option<i64>,
+    /// Keyset: only rows with a smaller internal id (the previous page's last).
+    pub before_row: Option<i64>,
+    pub limit: i64,
+}
+
+/// Leads matching `s`, newest first (by internal row id).
+pub fn search(c: &Conn, s: &Search) -> Result<Vec<Lead>> {
+    let mut st = c.0.prepare_cached(&format!(
+        "SELECT {LEAD_COLUMNS}
+         WHERE (?1 IS NULL OR l.partner_id = ?1)
+           AND (?2 IS NULL OR l.status = ?2)
+           AND (?3 IS NULL OR l.product_code = ?3)
+           AND (?4 IS NULL OR l.dsa_code = ?4)
+           AND (?5 IS NULL OR l.mobile = ?5)
+           AND (?6 IS NULL OR instr(l.name_folded, ?6) > 0)
+           AND (?7 IS NULL OR l.created_at >= ?7)
+           AND (?8 IS NULL OR l.created_at < ?8)
+           AND (?9 IS NULL OR l.updated_at > ?9)
+           AND (?10 IS NULL OR l.id < ?10)
+         ORDER BY l.id DESC LIMIT ?11"
+    ))?;
+    let rows = st.query_map(
+        params![
+            s.partner_id,
+            s.status,
+            s.product_code,
+            s.dsa_code,
+            s.mobile,
+            s.name_contains,
+            s.created_from,
+            s.created_before,
+            s.updated_since,
+            s.before_row,
+            s.limit
+        ],
+        lead_row,
+    )?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

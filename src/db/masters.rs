@@ -135,3 +135,36 @@ pub fn next_counter(c: &Conn, name: &str) -> Result<i64> {
     )?;
     Ok(st.query_row([name], |r| r.get(0))?)
 }
+
+pub fn find_rm(c: &Conn, id: i64) -> Result<Option<Rm>> {
+    let mut st =
+        c.0.prepare_cached("SELECT id, name, mobile, email FROM rms WHERE id = ?1 AND active = 1")?;
+    Ok(st
+        .query_row([id], |r| {
+            Ok(Rm {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                mobile: r.get(2)?,
+                email: r.get(3)?,
+            })
+        })
+        .optional()?)
+}
+
+/// The id and exact name of an active lender mapped to `product_code`, by name
+/// (case-insensitive).
+pub fn find_mapped_lender(
+    c: &Conn,
+    name: &str,
+    product_code: &str,
+) -> Result<Option<(i64, String)>> {
+    let mut st = c.0.prepare_cached(
+        "SELECT l.id, l.name FROM lenders l JOIN lender_products lp ON lp.lender_id = l.id
+         WHERE l.name = ?1 COLLATE NOCASE AND lp.product_code = ?2 AND lp.status = 'active'",
+    )?;
+    Ok(st
+        .query_row(params![name.trim(), product_code], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?)
+}

@@ -4,6 +4,7 @@
 //! connection (see `writer`), and a pool of read connections. Query functions live in one
 //! submodule per table group and take a `&Conn`.
 
+pub mod audit;
 pub mod keys;
 pub mod leads;
 pub mod masters;
@@ -21,7 +22,10 @@ pub use writer::Writer;
 pub struct Conn(Connection);
 
 /// Each entry is one schema version; append, never edit. Version N is `MIGRATIONS[N-1]`.
-const MIGRATIONS: &[&str] = &[include_str!("../../schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../schema.sql"),
+    include_str!("../../migrations/0002_back_office.sql"),
+];
 
 const SEED: &str = include_str!("../../seed/masters.sql");
 

@@ -8,9 +8,57 @@ use super::views::*;
 use super::{created, ok, Ctx};
 use crate::app;
 use crate::error::{Error, Result};
-use crate::model::Caller;
+use crate::model::{Caller, Document, Lead, Note};
+use chrono::FixedOffset;
 use rouille::{Request, Response};
-use serde_json::json;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+/// The `Idempotency-Key` header, checked, if sent.
+fn idempotency_key(req: &Request) -> Result<Option<String>> {
+    req.header("Idempotency-Key")
+        .map(app::parse_idempotency_key)
+        .transpose()
+}
+
+/// The idempotency request of a JSON create, if the client sent a key.
+fn idempotency<T: 'static>(
+    req: &Request,
+    operation: &str,
+    path: &str,
+    body: &Map<String, Value>,
+    render: impl Fn(&T) -> (u16, Vec<u8>) + Send + 'static,
+) -> Result<Option<app::IdemRequest<T>>> {
+    Ok(idempotency_key(req)?.map(|key| app::IdemRequest {
+        key,
+        fingerprint: app::fingerprint(operation, path, &Value::Object(body.clone())),
+        render: Box::new(render),
+    }))
+}
+
+/// `{"success": true, "data": …}` as bytes, for stored idempotent answers.
+fn envelope_bytes<T: Serialize>(data: &T) -> Vec<u8> {
+    serde_json::to_vec(&json!({ "success": true, "data": data })).unwrap_or_default()
+}
+
+fn note_body(n: &Note, lead_id: &str, tz: FixedOffset) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "success": true,
+        "message": "Note added successfully.",
+        "data": NoteJson::from(n, lead_id, tz),
+    }))
+    .unwrap_or_default()
+}
+
+/// A fresh create's response, or the first answer replayed byte for byte.
+fn answered<T>(answer: app::Created<T>, fresh: impl FnOnce(&T) -> Response) -> Response {
+    match answer {
+        app::Created::Fresh(v) => fresh(&v),
+        app::Created::Replay(status, body) => Response::from_data("application/json", body)
+            .with_status_code(status)
+            .with_unique_header("Idempotent-Replayed", "true"),
+    }
+}
 
 pub(super) fn route(
     ctx: &Ctx,
@@ -57,8 +105,19 @@ pub(super) fn route(
         }
         (Route::Leads, "POST") => {
             let body = json_object(req, json_limit)?;
-            let lead = app::create_lead(a, caller, &body)?;
-            Ok(created(&LeadJson::from(&lead, tz)))
+            let idem = idempotency(req, "create_lead", "", &body, move |lead: &Lead| {
+                (201, envelope_bytes(&LeadJson::from(lead, tz)))
+            })?;
+            let answer = app::create_lead(a, caller, &body, idem)?;
+            Ok(answered(answer, |lead| created(&LeadJson::from(lead, tz))))
+        }
+        (Route::Leads, _) => {
+            let page = app::list_leads(a, caller, &|name| req.get_param(name))?;
+            let data: Vec<_> = page.leads.iter().map(|l| LeadJson::from(l, tz)).collect();
+            Ok(super::json_response(
+                200,
+                &json!({ "success": true, "data": data, "next_cursor": page.next_cursor }),
+            ))
         }
         (Route::Lead, "PATCH") => {
             let body = json_object(req, json_limit)?;
@@ -76,6 +135,16 @@ pub(super) fn route(
                 .map(|j| JourneyJson::from(j, tz))
                 .collect::<Vec<_>>()))
         }
+        (Route::LeadStatus, "POST") => {
+            let body = json_object(req, json_limit)?;
+            let (lead, message) = app::move_lead_status(a, caller, lead_id, body)?;
+            Ok(ok(&LeadStatusJson {
+                lead_id: &lead.lead_id,
+                status: lead.status.as_str(),
+                message: &message,
+                updated_at: crate::model::rfc3339(lead.updated_at, tz),
+            }))
+        }
         (Route::LeadStatus, _) => {
             let (lead, message) = app::lead_status(a, caller, lead_id)?;
             Ok(ok(&LeadStatusJson {
@@ -85,9 +154,39 @@ pub(super) fn route(
                 updated_at: crate::model::rfc3339(lead.updated_at, tz),
             }))
         }
+        (Route::Disbursement, "PUT") => {
+            let body = json_object(req, json_limit)?;
+            let lead = app::record_disbursement(a, caller, lead_id, body)?;
+            Ok(ok(&DisbursementJson::from(&lead)))
+        }
         (Route::Disbursement, _) => {
             let lead = app::get_lead(a, caller, lead_id)?;
             Ok(ok(&DisbursementJson::from(&lead)))
+        }
+        (Route::Rm, "PUT") => {
+            let body = json_object(req, json_limit)?;
+            let lead = app::assign_rm(a, caller, lead_id, body)?;
+            Ok(ok(&RmLenderJson::from(&lead)))
+        }
+        (Route::Lender, _) => {
+            let body = json_object(req, json_limit)?;
+            let lead = app::assign_lender(a, caller, lead_id, body)?;
+            Ok(ok(&RmLenderJson::from(&lead)))
+        }
+        (Route::Rms, _) => {
+            let rms = app::list_rms(a)?;
+            let data: Vec<_> = rms
+                .iter()
+                .map(|r| json!({ "rm_id": r.id, "name": r.name, "mobile": r.mobile, "email": r.email }))
+                .collect();
+            Ok(ok(&data))
+        }
+        (Route::Audit, _) => {
+            let entries = app::lead_audit(a, caller, lead_id)?;
+            Ok(ok(&entries
+                .iter()
+                .map(|e| AuditJson::from(e, tz))
+                .collect::<Vec<_>>()))
         }
         (Route::Rm, _) => {
             let lead = app::get_lead(a, caller, lead_id)?;
@@ -95,8 +194,33 @@ pub(super) fn route(
         }
         (Route::Documents, "POST") => {
             let input = read_upload(req, &a.blobs, ctx.settings.max_file_bytes)?;
-            let doc = app::upload_document(a, caller, lead_id, input)?;
-            Ok(created(&DocumentJson::from(&doc, tz)))
+            let print = app::upload_fingerprint(lead_id, &input);
+            let idem = idempotency_key(req)?.map(|key| app::IdemRequest {
+                key,
+                fingerprint: print,
+                render: Box::new(move |d: &Document| {
+                    (201, envelope_bytes(&DocumentJson::from(d, tz)))
+                }),
+            });
+            let answer = app::upload_document(a, caller, lead_id, input, idem)?;
+            Ok(answered(answer, |d| created(&DocumentJson::from(d, tz))))
+        }
+        (Route::Documents, _) => {
+            let docs = app::list_documents(a, caller, lead_id)?;
+            Ok(ok(&docs
+                .iter()
+                .map(|d| DocumentJson::from(d, tz))
+                .collect::<Vec<_>>()))
+        }
+        (Route::DocumentFile, _) => {
+            let document_id = params.get(1).map(String::as_str).unwrap_or("");
+            let (doc, file) = app::document_file(a, caller, lead_id, document_id)?;
+            Ok(Response::from_file(doc.content_type.clone(), file)
+                .with_unique_header(
+                    "Content-Disposition",
+                    format!("attachment; filename=\"{}\"", doc.filename),
+                )
+                .with_unique_header("ETag", format!("\"{}\"", doc.sha256)))
         }
         (Route::Document, "PATCH") => {
             let document_id = params.get(1).map(String::as_str).unwrap_or("");
@@ -106,16 +230,22 @@ pub(super) fn route(
         }
         (Route::Notes, "POST") => {
             let body = json_object(req, json_limit)?;
-            let note = app::add_note(a, caller, lead_id, body)?;
-            let response = super::json_response(
-                201,
-                &json!({
-                    "success": true,
-                    "message": "Note added successfully.",
-                    "data": NoteJson::from(&note, lead_id, tz),
-                }),
-            );
-            Ok(response)
+            let owned_id = lead_id.to_string();
+            let idem = idempotency(req, "add_note", lead_id, &body, move |n: &Note| {
+                (201, note_body(n, &owned_id, tz))
+            })?;
+            let answer = app::add_note(a, caller, lead_id, body, idem)?;
+            Ok(answered(answer, |n| {
+                Response::from_data("application/json", note_body(n, lead_id, tz))
+                    .with_status_code(201)
+            }))
+        }
+        (Route::Notes, _) => {
+            let notes = app::list_notes(a, caller, lead_id)?;
+            Ok(ok(&notes
+                .iter()
+                .map(|n| NoteJson::from(n, lead_id, tz))
+                .collect::<Vec<_>>()))
         }
         _ => Err(Error::internal(format!(
             "route {route:?} has no handler for {}",

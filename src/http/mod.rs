@@ -28,6 +28,8 @@ pub struct HttpSettings {
     pub threads: usize,
     pub max_json_bytes: u64,
     pub max_file_bytes: u64,
+    /// Browser origins allowed to call the API (exact match); empty: none.
+    pub cors_origins: Vec<String>,
 }
 
 /// A running server.
@@ -108,6 +110,41 @@ pub fn start(app: Arc<App>, settings: HttpSettings) -> Result<ServerHandle> {
     })
 }
 
+/// Adds the CORS headers for a listed `Origin` (on every answer, and the preflight ones on
+/// an OPTIONS); an unlisted origin gets none, so browsers refuse the cross-origin read.
+fn cors(origins: &[String], req: &Request, response: Response) -> Response {
+    let Some(origin) = req
+        .header("Origin")
+        .filter(|o| origins.iter().any(|a| a == o))
+    else {
+        return response;
+    };
+    let mut response = response
+        .with_unique_header("Access-Control-Allow-Origin", origin.to_string())
+        .with_unique_header("Vary", "Origin")
+        .with_unique_header(
+            "Access-Control-Expose-Headers",
+            "X-Request-Id, Retry-After, ETag, Content-Disposition, Idempotent-Replayed",
+        );
+    if req.method() == "OPTIONS" {
+        let allow = response
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("Allow"))
+            .map(|(_, v)| v.to_string());
+        if let Some(allow) = allow {
+            response = response.with_unique_header("Access-Control-Allow-Methods", allow);
+        }
+        response = response
+            .with_unique_header(
+                "Access-Control-Allow-Headers",
+                "X-API-Key, Idempotency-Key, Content-Type",
+            )
+            .with_unique_header("Access-Control-Max-Age", "600");
+    }
+    response
+}
+
 /// The outcome of one request: the response, and the key id for the log line.
 struct Outcome {
     response: Response,
@@ -130,8 +167,7 @@ fn handle(ctx: &Ctx, req: &Request) -> Response {
             key_id: None,
         }
     });
-    let response = outcome
-        .response
+    let response = cors(&ctx.settings.cors_origins, req, outcome.response)
         .with_unique_header("X-Request-Id", request_id.clone())
         .with_unique_header("Cache-Control", "no-store")
         .with_unique_header("X-Content-Type-Options", "nosniff");
@@ -180,6 +216,14 @@ fn dispatch(ctx: &Ctx, req: &Request) -> Outcome {
         }
     };
     let key_id = Some(caller.key_id);
+    if router::admin_only(route, req.method()) && !caller.is_admin() {
+        return Outcome {
+            response: error_response(&Error::Forbidden(
+                "This operation needs an admin key.".into(),
+            )),
+            key_id,
+        };
+    }
     let response = handlers::route(ctx, req, route, &params, &caller).unwrap_or_else(|e| {
         if let Error::Internal(cause) | Error::Unavailable(cause) = &e {
             log::error!(

@@ -17,7 +17,11 @@ pub enum Route {
     Rm,
     Documents,
     Document,
+    DocumentFile,
     Notes,
+    Rms,
+    Lender,
+    Audit,
 }
 
 pub struct Entry {
@@ -26,83 +30,49 @@ pub struct Entry {
     pub methods: &'static [&'static str],
 }
 
+const fn e(pattern: &'static str, route: Route, methods: &'static [&'static str]) -> Entry {
+    Entry {
+        pattern,
+        route,
+        methods,
+    }
+}
+
+#[rustfmt::skip]
 pub const ROUTES: &[Entry] = &[
-    Entry {
-        pattern: "/healthz",
-        route: Route::Healthz,
-        methods: &["GET"],
-    },
-    Entry {
-        pattern: "/api/v1/products",
-        route: Route::Products,
-        methods: &["GET"],
-    },
-    Entry {
-        pattern: "/api/v1/products/categories",
-        route: Route::Categories,
-        methods: &["GET"],
-    },
-    Entry {
-        pattern: "/api/v1/products/lender-mapping",
-        route: Route::LenderMapping,
-        methods: &["GET"],
-    },
-    Entry {
-        pattern: "/api/v1/document-types",
-        route: Route::DocumentTypes,
-        methods: &["GET"],
-    },
-    Entry {
-        pattern: "/api/v1/statuses",
-        route: Route::Statuses,
-        methods: &["GET"],
-    },
-    Entry {
-        pattern: "/api/v1/leads",
-        route: Route::Leads,
-        methods: &["POST"],
-    },
-    Entry {
-        pattern: "/api/v1/leads/{lead_id}",
-        route: Route::Lead,
-        methods: &["GET", "PATCH"],
-    },
-    Entry {
-        pattern: "/api/v1/leads/{lead_id}/journey",
-        route: Route::Journey,
-        methods: &["GET"],
-    },
-    Entry {
-        pattern: "/api/v1/leads/{lead_id}/status",
-        route: Route::LeadStatus,
-        methods: &["GET"],
-    },
-    Entry {
-        pattern: "/api/v1/leads/{lead_id}/disbursement",
-        route: Route::Disbursement,
-        methods: &["GET"],
-    },
-    Entry {
-        pattern: "/api/v1/leads/{lead_id}/rm",
-        route: Route::Rm,
-        methods: &["GET"],
-    },
-    Entry {
-        pattern: "/api/v1/leads/{lead_id}/documents",
-        route: Route::Documents,
-        methods: &["POST"],
-    },
-    Entry {
-        pattern: "/api/v1/leads/{lead_id}/documents/{document_id}",
-        route: Route::Document,
-        methods: &["PATCH"],
-    },
-    Entry {
-        pattern: "/api/v1/leads/{lead_id}/notes",
-        route: Route::Notes,
-        methods: &["POST"],
-    },
+    e("/healthz", Route::Healthz, &["GET"]),
+    e("/api/v1/products", Route::Products, &["GET"]),
+    e("/api/v1/products/categories", Route::Categories, &["GET"]),
+    e("/api/v1/products/lender-mapping", Route::LenderMapping, &["GET"]),
+    e("/api/v1/document-types", Route::DocumentTypes, &["GET"]),
+    e("/api/v1/statuses", Route::Statuses, &["GET"]),
+    e("/api/v1/rms", Route::Rms, &["GET"]),
+    e("/api/v1/leads", Route::Leads, &["GET", "POST"]),
+    e("/api/v1/leads/{lead_id}", Route::Lead, &["GET", "PATCH"]),
+    e("/api/v1/leads/{lead_id}/journey", Route::Journey, &["GET"]),
+    e("/api/v1/leads/{lead_id}/status", Route::LeadStatus, &["GET", "POST"]),
+    e("/api/v1/leads/{lead_id}/disbursement", Route::Disbursement, &["GET", "PUT"]),
+    e("/api/v1/leads/{lead_id}/rm", Route::Rm, &["GET", "PUT"]),
+    e("/api/v1/leads/{lead_id}/lender", Route::Lender, &["PUT"]),
+    e("/api/v1/leads/{lead_id}/audit", Route::Audit, &["GET"]),
+    e("/api/v1/leads/{lead_id}/documents", Route::Documents, &["GET", "POST"]),
+    e("/api/v1/leads/{lead_id}/documents/{document_id}", Route::Document, &["PATCH"]),
+    e("/api/v1/leads/{lead_id}/documents/{document_id}/file", Route::DocumentFile, &["GET"]),
+    e("/api/v1/leads/{lead_id}/notes", Route::Notes, &["GET", "POST"]),
 ];
+
+/// Whether only admin keys may call this: the back office. Checked before the body is read.
+pub fn admin_only(route: Route, method: &str) -> bool {
+    matches!(
+        (route, method),
+        (Route::Rms, _)
+            | (Route::Audit, _)
+            | (Route::Lender, _)
+            | (Route::LeadStatus, "POST")
+            | (Route::Rm, "PUT")
+            | (Route::Disbursement, "PUT")
+    )
+}
 
 pub enum Resolved {
     Found(Route, Vec<String>),

@@ -1,7 +1,9 @@
 //! Wire views: the JSON shapes of the seed schemas, built from domain records. A value the
 //! schema does not mark nullable is left out while unknown, never sent as `null`.
 
-use crate::model::{rfc3339, Document, JourneyEntry, Lead, LenderMapping, Note, Product};
+use crate::model::{
+    rfc3339, AuditEntry, Document, JourneyEntry, Lead, LenderMapping, Note, Product,
+};
 use chrono::FixedOffset;
 use serde::Serialize;
 use serde_json::Value;
@@ -204,6 +206,36 @@ impl<'a> NoteJson<'a> {
             note_type: &n.note_type,
             note: &n.note,
             created_at: rfc3339(n.created_at, tz),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct AuditJson<'a> {
+    pub action: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<&'a str>,
+    pub key_id: Option<i64>,
+    pub at: String,
+}
+
+impl<'a> AuditJson<'a> {
+    pub fn from(e: &'a AuditEntry, tz: FixedOffset) -> Self {
+        let json = |t: &Option<String>| t.as_deref().and_then(|s| serde_json::from_str(s).ok());
+        AuditJson {
+            action: &e.action,
+            field: e.field.as_deref(),
+            old: json(&e.old_value),
+            new: json(&e.new_value),
+            detail: e.detail.as_deref(),
+            key_id: e.key_id,
+            at: rfc3339(e.at, tz),
         }
     }
 }

@@ -51,6 +51,7 @@ pub fn settings() -> Settings {
     Settings {
         offset: chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap(),
         synchronous: Synchronous::Normal,
+        allow_duplicates: false,
     }
 }
 
@@ -60,6 +61,7 @@ pub fn http_settings() -> HttpSettings {
         threads: 8,
         max_json_bytes: 1 << 20,
         max_file_bytes: 10 << 20,
+        cors_origins: Vec::new(),
     }
 }
 
@@ -283,4 +285,335 @@ pub fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
 
 pub fn sample(name: &str) -> Vec<u8> {
     std::fs::read(data_path().join("documents").join(name)).expect("sample document")
+}
+
+// ---------------------------------------------------------------------------------------
+// Shared assertions and fixtures used by the suite's files.
+// ---------------------------------------------------------------------------------------
+
+/// The office offset the test apps run with (+05:30).
+pub fn ist() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(5 * 3600 + 1800).unwrap()
+}
+
+/// Today's local date (`YYYYMMDD`) at +05:30.
+pub fn today() -> String {
+    chrono::Utc::now()
+        .with_timezone(&ist())
+        .format("%Y%m%d")
+        .to_string()
+}
+
+/// Asserts what every response carries: a non-empty `X-Request-Id`, a JSON content type
+/// and a JSON body, never an HTML page.
+pub fn assert_common(r: &Reply) {
+    let rid = r.header("X-Request-Id").unwrap_or("");
+    assert!(
+        !rid.trim().is_empty(),
+        "no X-Request-Id on a {}: {:?}",
+        r.status,
+        r.headers
+    );
+    if r.status == 204 {
+        return;
+    }
+    let ct = r.header("Content-Type").unwrap_or("");
+    assert!(
+        ct.to_ascii_lowercase().starts_with("application/json"),
+        "content type {ct:?} on a {}",
+        r.status
+    );
+    let text = String::from_utf8_lossy(&r.bytes);
+    let lower = text.trim_start().to_ascii_lowercase();
+    assert!(
+        !lower.starts_with('<') && !lower.contains("<html") && !lower.contains("<!doctype"),
+        "HTML body on a {}: {text}",
+        r.status
+    );
+    assert!(
+        r.body.is_object(),
+        "body of a {} is not a JSON object: {text}",
+        r.status
+    );
+}
+
+/// Asserts an ErrorResponse: `{success: false, message, errors?}` with this status, where
+/// `errors` (when present) maps each field to a non-empty list of non-empty strings.
+pub fn assert_error(r: &Reply, status: u16) {
+    assert_eq!(r.status, status, "expected {status}, got body {}", r.body);
+    assert_common(r);
+    let obj = r.body.as_object().unwrap();
+    assert_eq!(obj.get("success"), Some(&Value::Bool(false)), "{}", r.body);
+    let message = obj.get("message").and_then(Value::as_str).unwrap_or("");
+    assert!(!message.trim().is_empty(), "no message: {}", r.body);
+    for k in obj.keys() {
+        assert!(
+            ["success", "message", "errors"].contains(&k.as_str()),
+            "unexpected key {k} in an ErrorResponse: {}",
+            r.body
+        );
+    }
+    if let Some(errors) = obj.get("errors") {
+        let errors = errors.as_object().expect("errors is an object");
+        assert!(!errors.is_empty(), "errors present but empty: {}", r.body);
+        for (field, list) in errors {
+            let list = list.as_array().unwrap_or_else(|| panic!("errors.{field}"));
+            assert!(!list.is_empty(), "errors.{field} is empty");
+            for m in list {
+                assert!(
+                    m.as_str().is_some_and(|s| !s.trim().is_empty()),
+                    "errors.{field} holds {m}"
+                );
+            }
+        }
+    }
+    // Never a stack trace, SQL text or a file path.
+    let text = String::from_utf8_lossy(&r.bytes).to_ascii_lowercase();
+    for leak in [
+        "panicked",
+        "sqlite",
+        "select ",
+        "insert into",
+        "/tmp/",
+        "src/",
+    ] {
+        assert!(!text.contains(leak), "error body leaks {leak:?}: {text}");
+    }
+}
+
+/// Asserts a 422 whose `errors` names exactly `fields`.
+pub fn assert_fields(r: &Reply, fields: &[&str]) {
+    assert_error(r, 422);
+    let mut want: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+    want.sort();
+    assert_eq!(r.error_fields(), want, "{}", r.body);
+}
+
+/// Asserts a success envelope with this status and returns its `data`.
+pub fn assert_ok(r: &Reply, status: u16) -> &Value {
+    assert_eq!(r.status, status, "expected {status}, got body {}", r.body);
+    assert_common(r);
+    assert_eq!(r.body["success"], Value::Bool(true), "{}", r.body);
+    assert!(r.body.get("data").is_some(), "no data: {}", r.body);
+    &r.body["data"]
+}
+
+/// The sorted keys of a JSON object.
+pub fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .cloned()
+        .collect();
+    k.sort();
+    k
+}
+
+/// Asserts `v` holds no `null` anywhere, except at the object keys named in `nullable`.
+pub fn assert_no_nulls(v: &Value, nullable: &[&str]) {
+    fn walk(v: &Value, path: &str, nullable: &[&str]) {
+        match v {
+            Value::Null => panic!("null at {path}"),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, x)| walk(x, &format!("{path}[{i}]"), nullable)),
+            Value::Object(o) => {
+                for (k, x) in o {
+                    if x.is_null() && nullable.contains(&k.as_str()) {
+                        continue;
+                    }
+                    walk(x, &format!("{path}.{k}"), nullable);
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(v, "$", nullable);
+}
+
+/// Asserts an RFC 3339 time to the second in +05:30, e.g. `2026-05-18T10:42:07+05:30`,
+/// within `[from, to]` (Unix seconds) when given.
+pub fn assert_time(v: &Value, window: Option<(i64, i64)>) {
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("time is not a string: {v}"));
+    let t = chrono::DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+    assert_eq!(t.offset().local_minus_utc(), 5 * 3600 + 1800, "{s}");
+    assert_eq!(t.format("%Y-%m-%dT%H:%M:%S%:z").to_string(), s, "{s}");
+    if let Some((from, to)) = window {
+        let ts = t.timestamp();
+        assert!(ts >= from && ts <= to, "{s} not within [{from}, {to}]");
+    }
+}
+
+pub fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Hex SHA-256 of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Every regular file under `dir`, recursively, sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// One part of a hand-built multipart body.
+pub struct Part<'a> {
+    pub name: &'a str,
+    pub filename: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    pub bytes: &'a [u8],
+}
+
+/// A multipart/form-data body with per-part content types: (content type, bytes).
+pub fn multipart_with(parts: &[Part]) -> (String, Vec<u8>) {
+    let boundary = "dhanitaTestBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for p in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let mut disp = format!("Content-Disposition: form-data; name=\"{}\"", p.name);
+        if let Some(f) = p.filename {
+            disp.push_str(&format!("; filename=\"{f}\""));
+        }
+        body.extend_from_slice(disp.as_bytes());
+        body.extend_from_slice(b"\r\n");
+        if let Some(ct) = p.content_type {
+            body.extend_from_slice(format!("Content-Type: {ct}\r\n").as_bytes());
+        }
+        body.extend_from_slice(b"\r\n");
+        body.extend_from_slice(p.bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+impl TestApp {
+    /// The data dir of this app.
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Where a blob with this SHA-256 lives: `<data_dir>/documents/<sha[0:2]>/<sha>`.
+    pub fn blob_path(&self, sha: &str) -> PathBuf {
+        self.dir.path().join("documents").join(&sha[..2]).join(sha)
+    }
+
+    /// Every regular file under `<data_dir>/documents`.
+    pub fn document_files(&self) -> Vec<PathBuf> {
+        files_under(&self.dir.path().join("documents"))
+    }
+
+    /// Fixture: puts a lead in `status` behind the API's back (the seed operations have no
+    /// lifecycle endpoint), appending the journey entry a back-office move would. Used to
+    /// reach a terminal lead for the 409 rules.
+    pub fn force_status(&self, lead_id: &str, status: dhanita::model::Status) {
+        let app = App::open(self.dir.path(), settings()).expect("open app");
+        let id = lead_id.to_string();
+        app.db
+            .write(move |c| {
+                let lead = dhanita::db::leads::find(c, &id)?.expect("lead exists");
+                let now = app::now_ms();
+                dhanita::db::leads::set_status(c, lead.row, status, now)?;
+                dhanita::db::leads::add_journey(
+                    c,
+                    lead.row,
+                    Some(lead.status),
+                    status,
+                    "Set by the back office.",
+                    None,
+                    now,
+                )
+            })
+            .expect("force status");
+        app.close();
+    }
+}
+
+impl Reply {
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+}
+
+impl Client<'_> {
+    /// Sends `body` with chunked transfer encoding (no Content-Length).
+    pub fn raw_chunked(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let req = self.request(method, path).set("Content-Type", content_type);
+        let result = req.send(std::io::Cursor::new(body));
+        let resp = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("transport error: {e}"),
+        };
+        let status = resp.status();
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .filter_map(|n| resp.header(&n).map(|v| (n.clone(), v.to_string())))
+            .collect();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut resp.into_reader(), &mut bytes).expect("read body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            bytes,
+            body,
+        }
+    }
+
+    /// Uploads a hand-built multipart body.
+    pub fn upload_with(&self, id: &str, parts: &[Part]) -> Reply {
+        let (ct, body) = multipart_with(parts);
+        self.raw("POST", &format!("/api/v1/leads/{id}/documents"), &ct, &body)
+    }
+
+    /// Creates a lead of `product` for `mobile` and returns its lead_id.
+    pub fn new_lead_of(&self, product: &str, mobile: &str) -> String {
+        let r = self.create_lead(&json!({
+            "product": product, "customer_name": "Priya Verma", "mobile": mobile,
+        }));
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["data"]["lead_id"].as_str().unwrap().to_string()
+    }
+
+    /// The statuses of a lead's journey, in order.
+    pub fn journey_statuses(&self, id: &str) -> Vec<String> {
+        let r = self.journey(id);
+        assert_ok(&r, 200)
+            .as_array()
+            .expect("journey is a list")
+            .iter()
+            .map(|e| e["status"].as_str().unwrap().to_string())
+            .collect()
+    }
 }
