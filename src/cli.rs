@@ -8,6 +8,7 @@ use crate::model::Role;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
@@ -123,10 +124,16 @@ fn serve(config: &Config) -> Result<(), String> {
         max_file_bytes: config.max_file_bytes,
         cors_origins: config.cors_origins.clone(),
     };
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, stop.clone())
+            .map_err(|e| format!("cannot install the signal handler: {e}"))?;
+    }
     let handle = http::start(Arc::new(app), settings).map_err(|e| e.to_string())?;
     let _ = writeln!(out, "listening on http://{}", handle.addr);
     let _ = out.flush();
-    handle.wait();
+    handle.run_until(&stop);
+    log::info!("stopped");
     Ok(())
 }
 

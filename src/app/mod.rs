@@ -48,7 +48,7 @@ pub struct App {
 impl App {
     /// Opens the store in `data_dir`: `dhanita.db` and `documents/`.
     pub fn open(data_dir: &Path, settings: Settings) -> Result<App> {
-        std::fs::create_dir_all(data_dir)?;
+        crate::blobs::create_private_dir(data_dir)?;
         let blobs = Blobs::open(&data_dir.join("documents"))?;
         let db = Db::open(&data_dir.join("dhanita.db"), settings.synchronous)?;
         Ok(App {

@@ -21,6 +21,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// How long a shutdown waits for the requests in flight.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What the HTTP layer needs to know.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
@@ -54,12 +57,13 @@ impl ServerHandle {
         self.app.close();
     }
 
-    /// Blocks until the server stops.
-    pub fn wait(mut self) {
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+    /// Serves until `stop` becomes true (set by a signal handler), then shuts down.
+    pub fn run_until(self, stop: &AtomicBool) {
+        while !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(100));
         }
-        self.app.close();
+        log::info!("shutting down: finishing requests in flight");
+        self.stop();
     }
 }
 
@@ -98,8 +102,18 @@ pub fn start(app: Arc<App>, settings: HttpSettings) -> Result<ServerHandle> {
             while !flag.load(Ordering::SeqCst) {
                 server.poll_timeout(Duration::from_millis(100));
             }
-            // Dropping the server joins its worker pool: requests in flight finish.
-            drop(server);
+            // Stop accepting; let the requests in flight finish, but not forever: a client
+            // that stalls mid-request must not hold the shutdown.
+            let (done, finished) = std::sync::mpsc::channel();
+            let joiner = std::thread::spawn(move || {
+                server.join();
+                let _ = done.send(());
+            });
+            if finished.recv_timeout(DRAIN_TIMEOUT).is_ok() {
+                let _ = joiner.join();
+            } else {
+                log::warn!("requests still in flight after {DRAIN_TIMEOUT:?}; stopping anyway");
+            }
         })
         .map_err(Error::internal)?;
     Ok(ServerHandle {
