@@ -525,31 +525,6 @@ impl TestApp {
     pub fn document_files(&self) -> Vec<PathBuf> {
         files_under(&self.dir.path().join("documents"))
     }
-
-    /// Fixture: puts a lead in `status` behind the API's back (the seed operations have no
-    /// lifecycle endpoint), appending the journey entry a back-office move would. Used to
-    /// reach a terminal lead for the 409 rules.
-    pub fn force_status(&self, lead_id: &str, status: dhanita::model::Status) {
-        let app = App::open(self.dir.path(), settings()).expect("open app");
-        let id = lead_id.to_string();
-        app.db
-            .write(move |c| {
-                let lead = dhanita::db::leads::find(c, &id)?.expect("lead exists");
-                let now = app::now_ms();
-                dhanita::db::leads::set_status(c, lead.row, status, now)?;
-                dhanita::db::leads::add_journey(
-                    c,
-                    lead.row,
-                    Some(lead.status),
-                    status,
-                    "Set by the back office.",
-                    None,
-                    now,
-                )
-            })
-            .expect("force status");
-        app.close();
-    }
 }
 
 impl Reply {

@@ -2,3 +2,5 @@
 
 mod helpers;
 mod smoke;
+
+mod core;
