@@ -16,6 +16,7 @@ pub struct Config {
     pub utc_offset: FixedOffset,
     pub max_json_bytes: u64,
     pub max_file_bytes: u64,
+    pub requests_per_minute: u32,
     pub api_key: Option<String>,
     pub allow_duplicates: bool,
     pub cors_origins: Vec<String>,
@@ -62,6 +63,7 @@ struct StorageSection {
 struct LimitsSection {
     json_body_bytes: Option<u64>,
     file_bytes: Option<u64>,
+    requests_per_minute: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -167,6 +169,7 @@ impl Config {
                 "limits.file_bytes",
                 file.limits.file_bytes.unwrap_or(10 << 20),
             )?,
+            requests_per_minute: file.limits.requests_per_minute.unwrap_or(6000),
             api_key: env("DHANITA_API_KEY"),
             allow_duplicates: match file.leads.duplicates.as_deref() {
                 None | Some("reject") => false,

@@ -67,6 +67,8 @@ pub enum Error {
     UnsupportedMediaType(String),
     /// 422: field rules; every problem at once.
     Validation(FieldErrors),
+    /// 429: too many requests; retry after this many seconds.
+    RateLimited(u64),
     /// 503: storage could not take the write (disk full, read-only); safe to retry.
     Unavailable(String),
     /// 500: a fault of ours. The text is logged with the request id, never sent.
@@ -97,6 +99,7 @@ impl fmt::Display for Error {
             | Error::Unavailable(m)
             | Error::Internal(m) => f.write_str(m),
             Error::Unauthorized => f.write_str("unauthorized"),
+            Error::RateLimited(s) => write!(f, "rate limited for {s} s"),
             Error::Validation(_) => f.write_str("validation failed"),
         }
     }

@@ -5,6 +5,7 @@
 
 mod body;
 mod handlers;
+mod limits;
 mod multipart;
 mod router;
 mod views;
@@ -31,6 +32,8 @@ pub struct HttpSettings {
     pub threads: usize,
     pub max_json_bytes: u64,
     pub max_file_bytes: u64,
+    /// Requests a key may make per minute; 0: no limit.
+    pub requests_per_minute: u32,
     /// Browser origins allowed to call the API (exact match); empty: none.
     pub cors_origins: Vec<String>,
 }
@@ -80,6 +83,8 @@ struct Ctx {
     settings: HttpSettings,
     next_id: AtomicU64,
     id_prefix: u32,
+    per_key: limits::Limiter<i64>,
+    auth_failures: limits::Limiter<std::net::IpAddr>,
 }
 
 /// Binds the listening socket and serves on a fixed worker pool in a background thread.
@@ -89,6 +94,8 @@ pub fn start(app: Arc<App>, settings: HttpSettings) -> Result<ServerHandle> {
         settings: settings.clone(),
         next_id: AtomicU64::new(1),
         id_prefix: rand::random::<u32>(),
+        per_key: limits::Limiter::new(settings.requests_per_minute),
+        auth_failures: limits::Limiter::new(limits::AUTH_FAILURES_PER_MINUTE),
     });
     let server = rouille::Server::new(settings.listen.as_str(), move |req| handle(&ctx, req))
         .map_err(|e| Error::Unavailable(format!("cannot listen on {}: {e}", settings.listen)))?
@@ -220,16 +227,35 @@ fn dispatch(ctx: &Ctx, req: &Request) -> Outcome {
             key_id: None,
         };
     }
+    let client = req.remote_addr().ip();
+    let watched = !limits::is_exempt(client);
+    if watched {
+        if let Err(wait) = ctx.auth_failures.check(&client) {
+            return Outcome {
+                response: error_response(&Error::RateLimited(wait)),
+                key_id: None,
+            };
+        }
+    }
     let caller = match app::authenticate(&ctx.app, req.header("X-API-Key")) {
         Ok(c) => c,
         Err(e) => {
+            if watched && matches!(e, Error::Unauthorized) {
+                let _ = ctx.auth_failures.take(&client);
+            }
             return Outcome {
                 response: error_response(&e),
                 key_id: None,
-            }
+            };
         }
     };
     let key_id = Some(caller.key_id);
+    if let Err(wait) = ctx.per_key.take(&caller.key_id) {
+        return Outcome {
+            response: error_response(&Error::RateLimited(wait)),
+            key_id,
+        };
+    }
     if router::admin_only(route, req.method()) && !caller.is_admin() {
         return Outcome {
             response: error_response(&Error::Forbidden(
@@ -333,6 +359,11 @@ pub(crate) fn error_response(e: &Error) -> Response {
         Error::TooLarge(m) => (413, m.as_str(), None),
         Error::UnsupportedMediaType(m) => (415, m.as_str(), None),
         Error::Validation(f) => (422, "Validation failed.", Some(f)),
+        Error::RateLimited(_) => (
+            429,
+            "Too many requests; retry after the time in Retry-After.",
+            None,
+        ),
         Error::Unavailable(_) => (
             503,
             "Storage is temporarily unavailable; nothing was stored. Try again.",
@@ -353,9 +384,9 @@ pub(crate) fn error_response(e: &Error) -> Response {
             errors,
         },
     );
-    if status == 503 {
-        response.with_unique_header("Retry-After", "1")
-    } else {
-        response
+    match e {
+        Error::Unavailable(_) => response.with_unique_header("Retry-After", "1"),
+        Error::RateLimited(wait) => response.with_unique_header("Retry-After", wait.to_string()),
+        _ => response,
     }
 }

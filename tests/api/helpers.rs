@@ -62,6 +62,7 @@ pub fn http_settings() -> HttpSettings {
         max_json_bytes: 1 << 20,
         max_file_bytes: 10 << 20,
         cors_origins: Vec::new(),
+        requests_per_minute: 0,
     }
 }
 
@@ -566,6 +567,31 @@ impl Client<'_> {
         }
     }
 
+    /// Sends `body` with no Content-Type header at all.
+    pub fn raw_untyped(&self, method: &str, path: &str, body: &[u8]) -> Reply {
+        let req = self.request(method, path);
+        let resp = match req.send_bytes(body) {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("transport error: {e}"),
+        };
+        let status = resp.status();
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .filter_map(|n| resp.header(&n).map(|v| (n.clone(), v.to_string())))
+            .collect();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut resp.into_reader(), &mut bytes).expect("read body");
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            bytes,
+            body,
+        }
+    }
+
     /// Uploads a hand-built multipart body.
     pub fn upload_with(&self, id: &str, parts: &[Part]) -> Reply {
         let (ct, body) = multipart_with(parts);
@@ -590,5 +616,158 @@ impl Client<'_> {
             .iter()
             .map(|e| e["status"].as_str().unwrap().to_string())
             .collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Back office, search, idempotency and CORS: issue 3.
+// ---------------------------------------------------------------------------------------
+
+/// Starts the real server with these settings (e.g. `allow_duplicates`, `cors_origins`).
+/// `restart()` on the returned app goes back to the default settings.
+pub fn spawn_app_with(settings: Settings, http_settings: HttpSettings) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = App::open(dir.path(), settings).expect("open app");
+    app::ensure_key(&app, ADMIN_KEY).expect("admin key");
+    let handle = http::start(Arc::new(app), http_settings).expect("start server");
+    TestApp {
+        base: format!("http://{}", handle.addr),
+        dir,
+        key: ADMIN_KEY.to_string(),
+        handle: Some(handle),
+        agent: ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(30))
+            .build(),
+    }
+}
+
+/// Percent-encodes a query-string value (UTF-8, everything but unreserved characters).
+pub fn qs(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl TestApp {
+    /// Like `create_key`, also returning the new key's id (as the audit trail shows it).
+    pub fn create_key_with_id(
+        &self,
+        role: Role,
+        partner: &str,
+        dsa_code: Option<&str>,
+    ) -> (i64, String) {
+        let app = App::open(self.dir.path(), settings()).expect("open app");
+        let k = app::create_key(&app, role, partner, dsa_code).expect("create key");
+        app.close();
+        (k.id, k.secret)
+    }
+
+    /// The id of the test admin key (`ADMIN_KEY`).
+    pub fn admin_key_id(&self) -> i64 {
+        let app = App::open(self.dir.path(), settings()).expect("open app");
+        let keys = app::list_keys(&app).expect("list keys");
+        app.close();
+        keys.iter()
+            .find(|k| k.partner == "admin" && k.role == Role::Admin)
+            .expect("admin key")
+            .id
+    }
+}
+
+impl Client<'_> {
+    /// A request with an `Idempotency-Key` header.
+    pub fn idem_json(&self, key: &str, method: &str, path: &str, body: &Value) -> Reply {
+        let bytes = serde_json::to_vec(body).unwrap();
+        self.send(
+            self.request(method, path).set("Idempotency-Key", key),
+            Some(("application/json", &bytes)),
+        )
+    }
+
+    /// POST /leads with an `Idempotency-Key` and these exact body bytes.
+    pub fn create_lead_raw_idem(&self, key: &str, body: &[u8]) -> Reply {
+        self.send(
+            self.request("POST", "/api/v1/leads")
+                .set("Idempotency-Key", key),
+            Some(("application/json", body)),
+        )
+    }
+
+    /// An upload with an `Idempotency-Key` header.
+    pub fn upload_idem(
+        &self,
+        key: &str,
+        id: &str,
+        document_type: &str,
+        filename: &str,
+        bytes: &[u8],
+    ) -> Reply {
+        let (ct, body) = multipart(&[
+            ("document_type", None, document_type.as_bytes()),
+            ("file", Some(filename), bytes),
+        ]);
+        self.send(
+            self.request("POST", &format!("/api/v1/leads/{id}/documents"))
+                .set("Idempotency-Key", key),
+            Some((&ct, &body)),
+        )
+    }
+
+    /// GET /leads with a raw query string (without the `?`).
+    pub fn list_leads(&self, query: &str) -> Reply {
+        if query.is_empty() {
+            self.get("/api/v1/leads")
+        } else {
+            self.get(&format!("/api/v1/leads?{query}"))
+        }
+    }
+
+    /// POST /leads/{id}/status.
+    pub fn move_status(&self, id: &str, body: &Value) -> Reply {
+        self.json("POST", &format!("/api/v1/leads/{id}/status"), body)
+    }
+
+    pub fn rms(&self) -> Reply {
+        self.get("/api/v1/rms")
+    }
+
+    pub fn put_rm(&self, id: &str, body: &Value) -> Reply {
+        self.json("PUT", &format!("/api/v1/leads/{id}/rm"), body)
+    }
+
+    pub fn put_lender(&self, id: &str, body: &Value) -> Reply {
+        self.json("PUT", &format!("/api/v1/leads/{id}/lender"), body)
+    }
+
+    pub fn put_disbursement(&self, id: &str, body: &Value) -> Reply {
+        self.json("PUT", &format!("/api/v1/leads/{id}/disbursement"), body)
+    }
+
+    pub fn audit(&self, id: &str) -> Reply {
+        self.get(&format!("/api/v1/leads/{id}/audit"))
+    }
+
+    pub fn notes(&self, id: &str) -> Reply {
+        self.get(&format!("/api/v1/leads/{id}/notes"))
+    }
+
+    pub fn documents(&self, id: &str) -> Reply {
+        self.get(&format!("/api/v1/leads/{id}/documents"))
+    }
+
+    pub fn document_file(&self, id: &str, doc: &str) -> Reply {
+        self.get(&format!("/api/v1/leads/{id}/documents/{doc}/file"))
+    }
+
+    /// The status of a lead, as GET /leads/{id} shows it.
+    pub fn lead_status_of(&self, id: &str) -> String {
+        let r = self.lead(id);
+        assert_ok(&r, 200)["status"].as_str().unwrap().to_string()
     }
 }
