@@ -58,6 +58,9 @@ enum KeysCommand {
     List,
     /// Revoke a key by its id.
     Revoke { id: i64 },
+    /// Issue a new secret for a key (same partner, role, DSA code) and revoke the old one;
+    /// prints the new secret alone on standard output.
+    Rotate { id: i64 },
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -180,6 +183,10 @@ fn keys(config: &Config, command: KeysCommand) -> Result<(), String> {
                     state
                 );
             }
+        }),
+        KeysCommand::Rotate { id } => app::rotate_key(&app, id).map(|k| {
+            eprintln!("key {id} revoked; its replacement is key {}", k.id);
+            println!("{}", k.secret);
         }),
         KeysCommand::Revoke { id } => {
             app::revoke_key(&app, id).map(|()| eprintln!("revoked key {id}"))

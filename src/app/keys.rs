@@ -92,3 +92,16 @@ pub fn revoke_key(app: &App, id: i64) -> Result<()> {
         Err(Error::NotFound(format!("no live key with id {id}")))
     }
 }
+
+/// Issues a new secret for key `id` (same partner, role and DSA code) and revokes the old.
+pub fn rotate_key(app: &App, id: i64) -> Result<NewKey> {
+    let secret = new_secret();
+    let hash = hash_key(&secret);
+    let new_id = app
+        .db
+        .write(move |c| db::keys::rotate(c, id, &hash, now_ms()))?;
+    match new_id {
+        Some(id) => Ok(NewKey { id, secret }),
+        None => Err(Error::NotFound(format!("no live key with id {id}"))),
+    }
+}

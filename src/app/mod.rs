@@ -14,7 +14,7 @@ pub use idempotency::{
     fingerprint, parse_key as parse_idempotency_key, Created, IdemRequest, Render,
 };
 pub use keys::{
-    authenticate, create_key, ensure_key, first_run_key, list_keys, revoke_key, NewKey,
+    authenticate, create_key, ensure_key, first_run_key, list_keys, revoke_key, rotate_key, NewKey,
 };
 pub use leads::*;
 pub use search::{list_leads, LeadPage};

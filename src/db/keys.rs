@@ -95,3 +95,19 @@ pub fn revoke(c: &Conn, id: i64, now: i64) -> Result<bool> {
     )?;
     Ok(n == 1)
 }
+
+/// Replaces live key `id` by a new one with the same partner, role and DSA code; the old one
+/// is revoked. Returns the new key's id, or `None` when there is no such live key.
+pub fn rotate(c: &Conn, id: i64, new_hash: &str, now: i64) -> Result<Option<i64>> {
+    let n = c.0.execute(
+        "INSERT INTO api_keys (partner_id, role, dsa_code, key_hash, created_at)
+         SELECT partner_id, role, dsa_code, ?2, ?3 FROM api_keys WHERE id = ?1 AND revoked_at IS NULL",
+        params![id, new_hash, now],
+    )?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let new_id = c.0.last_insert_rowid();
+    revoke(c, id, now)?;
+    Ok(Some(new_id))
+}
