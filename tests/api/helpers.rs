@@ -544,52 +544,12 @@ impl Client<'_> {
         body: Vec<u8>,
     ) -> Reply {
         let req = self.request(method, path).set("Content-Type", content_type);
-        let result = req.send(std::io::Cursor::new(body));
-        let resp = match result {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("transport error: {e}"),
-        };
-        let status = resp.status();
-        let headers = resp
-            .headers_names()
-            .into_iter()
-            .filter_map(|n| resp.header(&n).map(|v| (n.clone(), v.to_string())))
-            .collect();
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut resp.into_reader(), &mut bytes).expect("read body");
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            bytes,
-            body,
-        }
+        reply_of(req.send(std::io::Cursor::new(body)))
     }
 
     /// Sends `body` with no Content-Type header at all.
     pub fn raw_untyped(&self, method: &str, path: &str, body: &[u8]) -> Reply {
-        let req = self.request(method, path);
-        let resp = match req.send_bytes(body) {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("transport error: {e}"),
-        };
-        let status = resp.status();
-        let headers = resp
-            .headers_names()
-            .into_iter()
-            .filter_map(|n| resp.header(&n).map(|v| (n.clone(), v.to_string())))
-            .collect();
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut resp.into_reader(), &mut bytes).expect("read body");
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            bytes,
-            body,
-        }
+        reply_of(self.request(method, path).send_bytes(body))
     }
 
     /// Uploads a hand-built multipart body.
@@ -769,5 +729,29 @@ impl Client<'_> {
     pub fn lead_status_of(&self, id: &str) -> String {
         let r = self.lead(id);
         assert_ok(&r, 200)["status"].as_str().unwrap().to_string()
+    }
+}
+
+/// A `Reply` from a ureq result (error statuses are replies too).
+pub fn reply_of(result: Result<ureq::Response, ureq::Error>) -> Reply {
+    let resp = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("transport error: {e}"),
+    };
+    let status = resp.status();
+    let headers = resp
+        .headers_names()
+        .into_iter()
+        .filter_map(|n| resp.header(&n).map(|v| (n.clone(), v.to_string())))
+        .collect();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut resp.into_reader(), &mut bytes).expect("read body");
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply {
+        status,
+        headers,
+        bytes,
+        body,
     }
 }
