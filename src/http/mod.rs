@@ -4,6 +4,7 @@
 //! panicking handler's 500, is the JSON envelope with an `X-Request-Id`.
 
 mod body;
+mod guard;
 mod handlers;
 mod limits;
 mod multipart;
@@ -42,6 +43,7 @@ pub struct HttpSettings {
 pub struct ServerHandle {
     pub addr: SocketAddr,
     stop: Arc<AtomicBool>,
+    guard: Option<JoinHandle<()>>,
     thread: Option<JoinHandle<()>>,
     app: Arc<App>,
 }
@@ -54,6 +56,11 @@ impl ServerHandle {
 
     fn shutdown(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        if let Some(g) = self.guard.take() {
+            // Wake the accept loop so it sees the flag.
+            let _ = std::net::TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+            let _ = g.join();
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -87,8 +94,12 @@ struct Ctx {
     auth_failures: limits::Limiter<std::net::IpAddr>,
 }
 
-/// Binds the listening socket and serves on a fixed worker pool in a background thread.
+/// Binds the listening socket and serves: the guard accepts connections and passes their
+/// requests to a fixed pool of workers.
 pub fn start(app: Arc<App>, settings: HttpSettings) -> Result<ServerHandle> {
+    let listener = std::net::TcpListener::bind(settings.listen.as_str())
+        .map_err(|e| Error::Unavailable(format!("cannot listen on {}: {e}", settings.listen)))?;
+    let addr = listener.local_addr().map_err(Error::internal)?;
     let ctx = Arc::new(Ctx {
         app: app.clone(),
         settings: settings.clone(),
@@ -97,11 +108,19 @@ pub fn start(app: Arc<App>, settings: HttpSettings) -> Result<ServerHandle> {
         per_key: limits::Limiter::new(settings.requests_per_minute),
         auth_failures: limits::Limiter::new(limits::AUTH_FAILURES_PER_MINUTE),
     });
-    let server = rouille::Server::new(settings.listen.as_str(), move |req| handle(&ctx, req))
-        .map_err(|e| Error::Unavailable(format!("cannot listen on {}: {e}", settings.listen)))?
+    // The workers listen on a loopback port that only the guard uses.
+    let server = rouille::Server::new("127.0.0.1:0", move |req| handle(&ctx, req))
+        .map_err(|e| Error::Unavailable(format!("cannot start the worker pool: {e}")))?
         .pool_size(settings.threads.max(1));
-    let addr = server.server_addr();
+    let backend = server.server_addr();
     let stop = Arc::new(AtomicBool::new(false));
+    let limits = guard::Limits {
+        max_body_bytes: (settings.max_file_bytes + multipart::ENVELOPE_BYTES)
+            .max(settings.max_json_bytes),
+        buffer_body_bytes: settings.max_json_bytes,
+        ..guard::Limits::default()
+    };
+    let guard = guard::spawn(listener, backend, limits, stop.clone()).map_err(Error::internal)?;
     let flag = stop.clone();
     let thread = std::thread::Builder::new()
         .name("dhanita-accept".into())
@@ -126,6 +145,7 @@ pub fn start(app: Arc<App>, settings: HttpSettings) -> Result<ServerHandle> {
     Ok(ServerHandle {
         addr,
         stop,
+        guard: Some(guard),
         thread: Some(thread),
         app,
     })
@@ -227,7 +247,10 @@ fn dispatch(ctx: &Ctx, req: &Request) -> Outcome {
             key_id: None,
         };
     }
-    let client = req.remote_addr().ip();
+    let client = req
+        .header(guard::CLIENT_ADDR_HEADER)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| req.remote_addr().ip());
     let watched = !limits::is_exempt(client);
     if watched {
         if let Err(wait) = ctx.auth_failures.check(&client) {

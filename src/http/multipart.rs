@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Room for the boundaries, part headers and small fields around the file.
-const ENVELOPE_BYTES: u64 = 64 * 1024;
+pub const ENVELOPE_BYTES: u64 = 64 * 1024;
 const MAX_PARTS: usize = 16;
 const MAX_TEXT_FIELD: u64 = 1024;
 
