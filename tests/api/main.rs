@@ -4,4 +4,5 @@ mod helpers;
 mod smoke;
 
 mod core;
+mod documents;
 mod errors;
