@@ -4,5 +4,6 @@ mod helpers;
 mod smoke;
 
 mod core;
+mod partners;
 mod documents;
 mod errors;
