@@ -135,6 +135,71 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// A blob found on disk.
+pub struct Found {
+    pub sha256: String,
+    pub path: PathBuf,
+    pub age: std::time::Duration,
+}
+
+impl Blobs {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Every file in the folder: content-addressed blobs and leftover temp uploads (whose
+    /// `sha256` is empty).
+    pub fn list(&self) -> Result<Vec<Found>> {
+        let mut found = Vec::new();
+        for shard in fs::read_dir(&self.dir)? {
+            let shard = shard?;
+            if !shard.file_type()?.is_dir() {
+                continue;
+            }
+            let is_tmp = shard.file_name() == "tmp";
+            for entry in fs::read_dir(shard.path())? {
+                let entry = entry?;
+                let meta = entry.metadata()?;
+                if !meta.is_file() {
+                    continue;
+                }
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let age = meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| m.elapsed().ok())
+                    .unwrap_or_default();
+                let sha256 = if is_tmp || self.path_of(&name).is_none() {
+                    String::new()
+                } else {
+                    name
+                };
+                found.push(Found {
+                    sha256,
+                    path: entry.path(),
+                    age,
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    /// The SHA-256 of a stored blob's bytes, or `None` when it is missing.
+    pub fn hash_of(&self, sha256: &str) -> Result<Option<String>> {
+        let Some(path) = self.path_of(sha256) else {
+            return Ok(None);
+        };
+        let mut file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let mut hasher = Sha256::new();
+        io::copy(&mut file, &mut hasher)?;
+        Ok(Some(hex::encode(hasher.finalize())))
+    }
+}
+
 #[cfg(unix)]
 fn set_private(path: &Path) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;

@@ -39,6 +39,17 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Write a consistent copy of the database and documents to FILE (a tar archive), also
+    /// while the server is running.
+    Backup { file: PathBuf },
+    /// Restore a backup FILE into the data folder, which must not hold a database yet.
+    Restore { file: PathBuf },
+    /// Check the database and every document blob; exit non-zero if anything is wrong.
+    Check {
+        /// Remove orphan blobs (files no document points to) older than an hour.
+        #[arg(long)]
+        fix: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -83,16 +94,22 @@ pub fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         None | Some(Command::Serve { .. }) => serve(&config),
         Some(Command::Keys(k)) => keys(&config, k),
+        Some(Command::Backup { file }) => backup(&config, &file),
+        Some(Command::Restore { file }) => restore(&config, &file),
+        Some(Command::Check { fix }) => check(&config, fix),
+    }
+}
+
+fn settings(config: &Config) -> Settings {
+    Settings {
+        offset: config.utc_offset,
+        synchronous: config.synchronous,
+        allow_duplicates: config.allow_duplicates,
     }
 }
 
 fn open(config: &Config) -> Result<App, String> {
-    let settings = Settings {
-        offset: config.utc_offset,
-        synchronous: config.synchronous,
-        allow_duplicates: config.allow_duplicates,
-    };
-    App::open(&config.data_dir, settings).map_err(|e| {
+    App::open(&config.data_dir, settings(config)).map_err(|e| {
         format!(
             "cannot open data directory {}: {e}",
             config.data_dir.display()
@@ -133,6 +150,11 @@ fn serve(config: &Config) -> Result<(), String> {
         signal_hook::flag::register(signal, stop.clone())
             .map_err(|e| format!("cannot install the signal handler: {e}"))?;
     }
+    // Over a file-size limit, a write should fail with EFBIG (answered as a 503, nothing
+    // stored) instead of SIGXFSZ killing the process: catching the signal does that.
+    let xfsz = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGXFSZ, xfsz)
+        .map_err(|e| format!("cannot install the signal handler: {e}"))?;
     let handle = http::start(Arc::new(app), settings).map_err(|e| e.to_string())?;
     let _ = writeln!(out, "listening on http://{}", handle.addr);
     let _ = out.flush();
@@ -193,12 +215,88 @@ fn keys(config: &Config, command: KeysCommand) -> Result<(), String> {
         }
     };
     app.close();
-    result.map_err(|e| match e {
+    result.map_err(plain)
+}
+
+fn backup(config: &Config, file: &std::path::Path) -> Result<(), String> {
+    let app = open(config)?;
+    let result = app::backup(&app, file);
+    app.close();
+    let report = result.map_err(|e| format!("backup failed: {}", plain(e)))?;
+    eprintln!(
+        "wrote {} ({} bytes: the database and {} document blobs)",
+        file.display(),
+        report.bytes,
+        report.blobs
+    );
+    Ok(())
+}
+
+fn restore(config: &Config, file: &std::path::Path) -> Result<(), String> {
+    let (leads, documents, report) = app::restore(file, &config.data_dir, settings(config))
+        .map_err(|e| format!("restore failed: {}", plain(e)))?;
+    eprintln!(
+        "restored {} into {}: {leads} leads, {documents} documents",
+        file.display(),
+        config.data_dir.display()
+    );
+    print_check(&report);
+    if report.all_well() {
+        Ok(())
+    } else {
+        Err("the restored data did not pass the check".into())
+    }
+}
+
+fn check(config: &Config, fix: bool) -> Result<(), String> {
+    let app = open(config)?;
+    let result = app::check(&app, fix);
+    app.close();
+    let report = result.map_err(|e| format!("check failed: {}", plain(e)))?;
+    print_check(&report);
+    if report.all_well() {
+        Ok(())
+    } else {
+        Err("problems found (see above)".into())
+    }
+}
+
+fn print_check(r: &app::CheckReport) {
+    if r.integrity.is_empty() {
+        println!("database integrity: ok");
+    } else {
+        for line in &r.integrity {
+            println!("database integrity: {line}");
+        }
+    }
+    for (doc, sha) in &r.missing {
+        println!("missing blob: document {doc} ({sha})");
+    }
+    for (doc, sha) in &r.corrupt {
+        println!("corrupt blob: document {doc} ({sha})");
+    }
+    for (path, age) in &r.orphans {
+        println!("orphan: {} ({} s old)", path.display(), age.as_secs());
+    }
+    if r.removed > 0 {
+        println!("removed {} orphans older than an hour", r.removed);
+    }
+    println!(
+        "documents: {} missing, {} corrupt; {} orphans",
+        r.missing.len(),
+        r.corrupt.len(),
+        r.orphans.len()
+    );
+}
+
+/// An error as one line for the operator.
+fn plain(e: crate::error::Error) -> String {
+    match e {
         crate::error::Error::Validation(f) => f
             .iter()
-            .map(|(k, v)| format!("{k} {}", v.join(", ")))
+            .map(|(k, v)| format!("{k}: {}", v.join(", ")))
             .collect::<Vec<_>>()
             .join("; "),
         other => other.to_string(),
-    })
+    }
 }

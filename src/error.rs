@@ -110,8 +110,10 @@ impl std::error::Error for Error {}
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         match e.raw_os_error() {
-            // ENOSPC, EDQUOT, EROFS: the disk cannot take the write now; it may later.
-            Some(28) | Some(122) | Some(30) => Error::Unavailable(format!("storage: {e}")),
+            // ENOSPC, EDQUOT, EROFS, EFBIG: the disk cannot take the write now; it may later.
+            Some(28) | Some(122) | Some(30) | Some(27) => {
+                Error::Unavailable(format!("storage: {e}"))
+            }
             _ => Error::Internal(format!("io: {e}")),
         }
     }

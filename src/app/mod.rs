@@ -6,6 +6,7 @@ mod back_office;
 mod idempotency;
 mod keys;
 mod leads;
+mod ops;
 mod search;
 mod uploads;
 
@@ -17,6 +18,7 @@ pub use keys::{
     authenticate, create_key, ensure_key, first_run_key, list_keys, revoke_key, rotate_key, NewKey,
 };
 pub use leads::*;
+pub use ops::{backup, check, restore, BackupReport, CheckReport};
 pub use search::{list_leads, LeadPage};
 pub use uploads::{upload_document, upload_fingerprint, UploadInput};
 

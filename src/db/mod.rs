@@ -8,6 +8,7 @@ pub mod audit;
 pub mod keys;
 pub mod leads;
 pub mod masters;
+pub mod ops;
 mod writer;
 
 use crate::error::{Error, Result};
@@ -133,7 +134,7 @@ impl Db {
         result
     }
 
-    fn open_reader(&self) -> Result<Connection> {
+    pub(super) fn open_reader(&self) -> Result<Connection> {
         let conn = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
