@@ -4,6 +4,7 @@ mod helpers;
 mod smoke;
 
 mod core;
+mod cli;
 mod tidy;
 mod persistence;
 mod leads_data;
