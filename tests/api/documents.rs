@@ -22,6 +22,65 @@ fn pdf_of_size(size: usize) -> Vec<u8> {
     v
 }
 
+/// Sends only the head of an upload declaring `length` body bytes, and reads the answer:
+/// the way a client sees a refusal that comes before its body is sent.
+fn declared_only(app: &TestApp, path: &str, length: usize) -> Reply {
+    use std::io::{Read, Write};
+    let addr = app.base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nX-API-Key: {}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: {length}\r\n\r\n",
+        app.key
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    // Read up to the end of the answer's head and its Content-Length of body.
+    loop {
+        let n = s.read(&mut buf).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&raw).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let want = text[..end]
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if raw.len() >= end + 4 + want {
+                break;
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no answer: {text:?}"));
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line: {head}"));
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        bytes: body.as_bytes().to_vec(),
+        body: serde_json::from_str(body).unwrap_or(Value::Null),
+    }
+}
+
 #[test]
 fn uploaded_blobs_are_stored_byte_for_byte_under_their_sha256() {
     let app = spawn_app();
@@ -376,7 +435,8 @@ fn a_file_over_ten_mib_is_413_and_exactly_ten_is_taken() {
     ]);
     let r = c.raw_chunked("POST", &format!("/api/v1/leads/{id}/documents"), &ct, body);
     assert_error(&r, 413);
-    let r = c.upload(&id, "PAN", "big.pdf", &pdf_of_size(12 * MIB));
+    // A declared size far over the limit is refused before any of the body is sent.
+    let r = declared_only(&app, &format!("/api/v1/leads/{id}/documents"), 12 * MIB);
     assert_error(&r, 413);
     assert_blobs(&app, &[]);
     assert_eq!(c.journey_statuses(&id), ["new", "document_pending"]);
