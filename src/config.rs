@@ -203,7 +203,17 @@ fn read_file(path: &Path) -> Result<FileConfig, String> {
         .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
     toml::from_str(&text).map_err(|e| {
         let first = e.message().lines().next().unwrap_or("invalid").to_string();
-        format!("config file {}: {first}", path.display())
+        match e.span() {
+            Some(span) => {
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                let source = text.lines().nth(line - 1).unwrap_or("").trim();
+                format!(
+                    "config file {} line {line} ({source}): {first}",
+                    path.display()
+                )
+            }
+            None => format!("config file {}: {first}", path.display()),
+        }
     })
 }
 

@@ -323,8 +323,12 @@ pub fn record_disbursement(
         let Some(status) = status else {
             return Err(Error::Validation(errs));
         };
-        if status == "disbursed" && amount.is_none() && lead.approved_amount.is_none() {
-            errs.add("approved_amount", "is required to record a disbursement");
+        let needs_amount = status == "pending" || status == "disbursed";
+        if needs_amount && amount.is_none() && lead.approved_amount.is_none() {
+            errs.add(
+                "approved_amount",
+                format!("is required when disbursement_status is {status}"),
+            );
         }
         errs.into_result()?;
         if lead.status.is_terminal() {

@@ -136,7 +136,11 @@ fn create_lead_once(
             "must be the name or code of an active product (see GET /api/v1/products)",
         );
     }
-    let mut dsa_code = input.as_ref().and_then(|i| i.dsa_code.clone());
+    // Judged on its own, so that a foreign code is reported with any other field errors.
+    let mut dsa_code = match body.get("dsa_code") {
+        Some(v) if !v.is_null() => crate::model::parse_dsa_code(v).ok(),
+        _ => None,
+    };
     if let Some(bound) = &caller.dsa_code {
         match &dsa_code {
             Some(given) if given != bound => {

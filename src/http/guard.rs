@@ -103,7 +103,8 @@ pub fn spawn(
 
 /// A parsed request head, enough to frame the body and forward it.
 struct Head {
-    /// The head as it will be forwarded (guard header added, client's copy removed).
+    /// The head as it will be forwarded, without its framing headers and final empty line
+    /// (guard header added, client's copy removed): `forward_body` adds the framing.
     forward: Vec<u8>,
     body: Body,
     keep_alive: bool,
@@ -329,20 +330,24 @@ fn read_head(
         let value = String::from_utf8_lossy(&raw[colon + 1..])
             .trim()
             .to_string();
-        if name.eq_ignore_ascii_case(CLIENT_ADDR_HEADER) {
+        if name.eq_ignore_ascii_case(CLIENT_ADDR_HEADER) || name.eq_ignore_ascii_case("te") {
             continue;
         }
         if name.eq_ignore_ascii_case("content-length") {
             length_values.push(value.clone());
+            continue;
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             codings.push(value.to_ascii_lowercase());
+            continue;
         } else if name.eq_ignore_ascii_case("connection") {
             connection = value.to_ascii_lowercase();
         }
         forward.extend_from_slice(raw);
         forward.extend_from_slice(b"\r\n");
     }
-    forward.extend_from_slice(format!("{CLIENT_ADDR_HEADER}: {ip}\r\n\r\n").as_bytes());
+    // Every answer has a known length; `TE: identity` makes the workers send it with a
+    // Content-Length instead of chunking anything over 32 KiB.
+    forward.extend_from_slice(format!("{CLIENT_ADDR_HEADER}: {ip}\r\nTE: identity\r\n").as_bytes());
     let body = match (length_values.len(), codings.len()) {
         (0, 0) => Body::None,
         (1, 0) => {
@@ -403,6 +408,15 @@ fn send(backend: &mut TcpStream, bytes: &[u8]) -> Result<(), Stop> {
     backend.write_all(bytes).map_err(|_| Stop::Quiet)
 }
 
+fn framed(head: &Head, length: u64) -> Vec<u8> {
+    let mut message = head.forward.clone();
+    if length > 0 || !matches!(head.body, Body::None) {
+        message.extend_from_slice(format!("Content-Length: {length}\r\n").as_bytes());
+    }
+    message.extend_from_slice(b"\r\n");
+    message
+}
+
 fn forward_body(
     reader: &mut BufReader<TcpStream>,
     backend: &mut TcpStream,
@@ -411,10 +425,10 @@ fn forward_body(
 ) -> Result<(), Stop> {
     set_timeout(reader, limits.body_timeout);
     match head.body {
-        Body::None => send(backend, &head.forward),
+        Body::None => send(backend, &framed(head, 0)),
         Body::Length(n) if n <= limits.buffer_body_bytes => {
             // Collect a small body whole first: a worker then never waits on the client.
-            let mut message = head.forward.clone();
+            let mut message = framed(head, n);
             let start = message.len();
             message.resize(start + n as usize, 0);
             let mut filled = start;
@@ -424,33 +438,93 @@ fn forward_body(
             send(backend, &message)
         }
         Body::Length(n) => {
-            send(backend, &head.forward)?;
-            let mut left = n;
-            let mut buf = vec![0u8; 64 * 1024];
-            while left > 0 {
-                let want = buf.len().min(left as usize);
-                let got = read_some(reader, &mut buf[..want])?;
-                send(backend, &buf[..got])?;
-                left -= got as u64;
-            }
-            Ok(())
+            send(backend, &framed(head, n))?;
+            copy_exact(reader, backend, n)
         }
         Body::Chunked => {
-            send(backend, &head.forward)?;
-            forward_chunks(reader, backend, limits)
+            // The workers' stack does not drain an unread chunked body (the rest of it would
+            // be read as the next request), so the guard passes every body on with a
+            // Content-Length: it collects a chunked body (spooled to a temp file past the
+            // in-memory limit), then forwards it.
+            let mut spool = Spool::new(limits.buffer_body_bytes);
+            read_chunks(reader, &mut spool, limits)?;
+            send(backend, &framed(head, spool.len))?;
+            spool.send_to(backend)
         }
     }
 }
 
-/// Passes a chunked body on verbatim, checking its framing and total size.
-fn forward_chunks(
+fn copy_exact(reader: &mut BufReader<TcpStream>, out: &mut dyn Write, n: u64) -> Result<(), Stop> {
+    let mut left = n;
+    let mut buf = vec![0u8; 64 * 1024];
+    while left > 0 {
+        let want = buf.len().min(left as usize);
+        let got = read_some(reader, &mut buf[..want])?;
+        out.write_all(&buf[..got]).map_err(|_| Stop::Quiet)?;
+        left -= got as u64;
+    }
+    Ok(())
+}
+
+/// A body collected in memory up to a limit, then in an anonymous temp file.
+struct Spool {
+    memory: Vec<u8>,
+    file: Option<std::fs::File>,
+    in_memory_limit: u64,
+    len: u64,
+}
+
+impl Spool {
+    fn new(in_memory_limit: u64) -> Self {
+        Spool {
+            memory: Vec::new(),
+            file: None,
+            in_memory_limit,
+            len: 0,
+        }
+    }
+
+    fn send_to(mut self, backend: &mut TcpStream) -> Result<(), Stop> {
+        match self.file.as_mut() {
+            None => send(backend, &self.memory),
+            Some(f) => {
+                use std::io::Seek;
+                f.seek(io::SeekFrom::Start(0))
+                    .map_err(|_| Stop::Refuse(503, "The body could not be buffered."))?;
+                io::copy(f, backend).map(|_| ()).map_err(|_| Stop::Quiet)
+            }
+        }
+    }
+}
+
+impl Write for Spool {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.file.is_none() && self.len + buf.len() as u64 > self.in_memory_limit {
+            let mut f = tempfile::tempfile()?;
+            f.write_all(&self.memory)?;
+            self.memory = Vec::new();
+            self.file = Some(f);
+        }
+        match self.file.as_mut() {
+            Some(f) => f.write_all(buf)?,
+            None => self.memory.extend_from_slice(buf),
+        }
+        self.len += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Reads a chunked body into `out` (data only), checking its framing and total size.
+fn read_chunks(
     reader: &mut BufReader<TcpStream>,
-    backend: &mut TcpStream,
+    out: &mut Spool,
     limits: &Limits,
 ) -> Result<(), Stop> {
-    let mut total: u64 = 0;
     let mut line = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
     loop {
         let mut used = 0;
         read_line(reader, &mut line, &mut used, None, limits)?;
@@ -460,31 +534,30 @@ fn forward_chunks(
             .map_err(|_| Stop::Refuse(400, "A chunk size is not valid."))?;
         let size = u64::from_str_radix(size_str.trim(), 16)
             .map_err(|_| Stop::Refuse(400, "A chunk size is not valid."))?;
-        total = total.saturating_add(size);
-        if total > limits.max_body_bytes {
+        if out.len.saturating_add(size) > limits.max_body_bytes {
             return Err(Stop::Refuse(
                 413,
                 "The request body is larger than any operation accepts.",
             ));
         }
-        send(backend, &line)?;
         if size == 0 {
-            // Trailers, then the empty line that ends the body.
+            // Trailers (dropped), then the empty line that ends the body.
             loop {
                 let mut used = 0;
                 read_line(reader, &mut line, &mut used, None, limits)?;
-                send(backend, &line)?;
                 if trim_eol(&line).is_empty() {
                     return Ok(());
                 }
             }
         }
-        let mut left = size + 2; // data and its CRLF
-        while left > 0 {
-            let want = buf.len().min(left as usize);
-            let got = read_some(reader, &mut buf[..want])?;
-            send(backend, &buf[..got])?;
-            left -= got as u64;
+        copy_exact(reader, out, size)?;
+        let mut crlf = [0u8; 2];
+        let mut got = 0;
+        while got < 2 {
+            got += read_some(reader, &mut crlf[got..])?;
+        }
+        if &crlf != b"\r\n" {
+            return Err(Stop::Refuse(400, "A chunk is not followed by CRLF."));
         }
     }
 }
