@@ -441,7 +441,7 @@ fn create_field_rules_accept_their_edges_and_normalise() {
         n += 1;
         format!("70000{n:05}")
     };
-    let mut check = |body: Value, field: &str, want: Value| {
+    let check = |body: Value, field: &str, want: Value| {
         let r = c.create_lead(&body);
         let d = assert_ok(&r, 201);
         assert_eq!(d[field], want, "{body} -> {}", r.body);
