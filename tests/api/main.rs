@@ -3,11 +3,11 @@
 mod helpers;
 mod smoke;
 
-mod core;
 mod cli;
-mod tidy;
-mod persistence;
-mod leads_data;
-mod partners;
+mod core;
 mod documents;
 mod errors;
+mod leads_data;
+mod partners;
+mod persistence;
+mod tidy;
