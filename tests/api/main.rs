@@ -11,3 +11,10 @@ mod leads_data;
 mod partners;
 mod persistence;
 mod tidy;
+
+mod back_office;
+mod cors;
+mod duplicates;
+mod idempotency;
+mod lead_reads;
+mod search;
