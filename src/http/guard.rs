@@ -167,11 +167,20 @@ fn serve_connection(client: TcpStream, ip: IpAddr, backend_addr: SocketAddr, lim
         log::info!("{id} refused {status} before the workers: {message}");
         let mut c = &client;
         let _ = c.write_all(&refusal(&id, status, message));
-        // Read (and drop) a little of what the client may still be sending, so that closing
-        // does not reset the connection before it has read the refusal.
+        // Read (and drop) what the client may still be sending, within bounds, so that a
+        // client that writes its whole body before reading (most do) sees the refusal
+        // rather than a reset connection.
         let _ = client.shutdown(Shutdown::Write);
         let _ = client.set_read_timeout(Some(Duration::from_millis(500)));
-        let _ = io::copy(&mut (&client).take(256 * 1024), &mut io::sink());
+        let until = Instant::now() + Duration::from_secs(3);
+        let mut sink = [0u8; 64 * 1024];
+        let mut drained: u64 = 0;
+        while drained < 32 << 20 && Instant::now() < until {
+            match (&client).read(&mut sink) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n as u64,
+            }
+        }
     }
     let _ = client.shutdown(Shutdown::Both);
 }
