@@ -92,6 +92,9 @@ pub struct JourneyJson<'a> {
     pub updated_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from_status: Option<&'a str>,
+    /// The API key that made the change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<i64>,
 }
 
 impl<'a> JourneyJson<'a> {
@@ -101,6 +104,7 @@ impl<'a> JourneyJson<'a> {
             note: &j.note,
             updated_at: rfc3339(j.created_at, tz),
             from_status: j.from_status.as_deref(),
+            key_id: j.key_id,
         }
     }
 }
