@@ -108,6 +108,8 @@ struct Head {
     forward: Vec<u8>,
     body: Body,
     keep_alive: bool,
+    /// The client waits for `100 Continue` before sending its body; the guard answers it.
+    expects_continue: bool,
 }
 
 enum Body {
@@ -319,6 +321,7 @@ fn read_head(
     let mut length_values: Vec<String> = Vec::new();
     let mut codings: Vec<String> = Vec::new();
     let mut connection = String::new();
+    let mut expects_continue = false;
     loop {
         read_line(reader, &mut line, &mut used, deadline, limits)?;
         let raw = trim_eol(&line);
@@ -336,9 +339,29 @@ fn read_head(
         if name.is_empty() || name.bytes().any(|b| b <= b' ' || b >= 0x7f) {
             return Err(Stop::Refuse(400, "A header name is not valid."));
         }
-        let value = String::from_utf8_lossy(&raw[colon + 1..])
-            .trim()
-            .to_string();
+        let value_bytes = &raw[colon + 1..];
+        // Visible ASCII, spaces and tabs only: the workers' parser drops the connection
+        // without an answer on anything else.
+        if value_bytes
+            .iter()
+            .any(|&b| b >= 0x7f || (b < b' ' && b != b'\t'))
+        {
+            return Err(Stop::Refuse(
+                400,
+                "A header value holds bytes outside printable ASCII.",
+            ));
+        }
+        let value = String::from_utf8_lossy(value_bytes).trim().to_string();
+        if name.eq_ignore_ascii_case("expect") {
+            if value.eq_ignore_ascii_case("100-continue") {
+                expects_continue = true;
+                continue;
+            }
+            return Err(Stop::Refuse(
+                417,
+                "Only Expect: 100-continue is understood.",
+            ));
+        }
         if name.eq_ignore_ascii_case(CLIENT_ADDR_HEADER) || name.eq_ignore_ascii_case("te") {
             continue;
         }
@@ -398,6 +421,7 @@ fn read_head(
         forward,
         body,
         keep_alive,
+        expects_continue,
     }))
 }
 
@@ -433,6 +457,12 @@ fn forward_body(
     limits: &Limits,
 ) -> Result<(), Stop> {
     set_timeout(reader, limits.body_timeout);
+    if head.expects_continue && !matches!(head.body, Body::None) {
+        let mut client = reader.get_ref();
+        client
+            .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+            .map_err(|_| Stop::Quiet)?;
+    }
     match head.body {
         Body::None => send(backend, &framed(head, 0)),
         Body::Length(n) if n <= limits.buffer_body_bytes => {
@@ -576,6 +606,7 @@ fn refusal(id: &str, status: u16, message: &str) -> Vec<u8> {
     let reason = match status {
         400 => "Bad Request",
         408 => "Request Timeout",
+        417 => "Expectation Failed",
         413 => "Payload Too Large",
         431 => "Request Header Fields Too Large",
         503 => "Service Unavailable",

@@ -4,6 +4,8 @@
 //! panicking handler's 500, is the JSON envelope with an `X-Request-Id`.
 
 mod body;
+pub mod constant;
+mod docs;
 mod guard;
 mod handlers;
 mod limits;
@@ -186,6 +188,34 @@ fn cors(origins: &[String], req: &Request, response: Response) -> Response {
     response
 }
 
+/// Every (path pattern, method) the router serves, HEAD and OPTIONS aside: for checking the
+/// served document against the router.
+pub fn routes() -> Vec<(&'static str, &'static str)> {
+    router::ROUTES
+        .iter()
+        .flat_map(|e| e.methods.iter().map(move |m| (e.pattern, *m)))
+        .collect()
+}
+
+/// The project's own OpenAPI document, served as written.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// The routes served without a key: health, the OpenAPI document, its HTML rendering.
+fn public(route: Route) -> Response {
+    static DOCS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    match route {
+        Route::OpenApi => Response::from_data("application/json", OPENAPI.as_bytes().to_vec()),
+        Route::Docs => {
+            let html = DOCS.get_or_init(|| match serde_json::from_str(OPENAPI) {
+                Ok(spec) => docs::render(&spec),
+                Err(e) => format!("<!doctype html><p>The API document could not be read: {e}</p>"),
+            });
+            Response::from_data("text/html; charset=utf-8", html.clone().into_bytes())
+        }
+        _ => ok(&serde_json::json!({ "status": "ok" })),
+    }
+}
+
 /// The outcome of one request: the response, and the key id for the log line.
 struct Outcome {
     response: Response,
@@ -241,9 +271,9 @@ fn dispatch(ctx: &Ctx, req: &Request) -> Outcome {
             }
         }
     };
-    if route == Route::Healthz {
+    if router::is_public(route) {
         return Outcome {
-            response: ok(&serde_json::json!({ "status": "ok" })),
+            response: public(route),
             key_id: None,
         };
     }

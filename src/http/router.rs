@@ -4,6 +4,8 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     Healthz,
+    OpenApi,
+    Docs,
     Products,
     Categories,
     LenderMapping,
@@ -41,6 +43,8 @@ const fn e(pattern: &'static str, route: Route, methods: &'static [&'static str]
 #[rustfmt::skip]
 pub const ROUTES: &[Entry] = &[
     e("/healthz", Route::Healthz, &["GET"]),
+    e("/docs", Route::Docs, &["GET"]),
+    e("/api/v1/openapi.json", Route::OpenApi, &["GET"]),
     e("/api/v1/products", Route::Products, &["GET"]),
     e("/api/v1/products/categories", Route::Categories, &["GET"]),
     e("/api/v1/products/lender-mapping", Route::LenderMapping, &["GET"]),
@@ -60,6 +64,11 @@ pub const ROUTES: &[Entry] = &[
     e("/api/v1/leads/{lead_id}/documents/{document_id}/file", Route::DocumentFile, &["GET"]),
     e("/api/v1/leads/{lead_id}/notes", Route::Notes, &["GET", "POST"]),
 ];
+
+/// Whether this route is served without a key.
+pub fn is_public(route: Route) -> bool {
+    matches!(route, Route::Healthz | Route::OpenApi | Route::Docs)
+}
 
 /// Whether only admin keys may call this: the back office. Checked before the body is read.
 pub fn admin_only(route: Route, method: &str) -> bool {

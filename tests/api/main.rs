@@ -4,6 +4,7 @@ mod helpers;
 mod smoke;
 
 mod cli;
+mod contract;
 mod core;
 mod documents;
 mod errors;
