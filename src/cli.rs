@@ -118,6 +118,10 @@ fn open(config: &Config) -> Result<App, String> {
 }
 
 fn serve(config: &Config) -> Result<(), String> {
+    if let Some(path) = std::env::var_os("DHANITA_TRACE_SQL").filter(|p| !p.is_empty()) {
+        crate::db::trace::enable(std::path::Path::new(&path))
+            .map_err(|e| format!("cannot open the SQL trace file: {e}"))?;
+    }
     let app = open(config)?;
     if let Some(key) = &config.api_key {
         if key.len() < 32 {

@@ -388,37 +388,54 @@ pub struct Search {
     pub limit: i64,
 }
 
-/// Leads matching `s`, newest first (by internal row id).
+/// Leads matching `s`, newest first (by internal row id). Only the filters given appear in
+/// the SQL, so the planner can use the index of the most selective one.
 pub fn search(c: &Conn, s: &Search) -> Result<Vec<Lead>> {
-    let mut st = c.0.prepare_cached(&format!(
-        "SELECT {LEAD_COLUMNS}
-         WHERE (?1 IS NULL OR l.partner_id = ?1)
-           AND (?2 IS NULL OR l.status = ?2)
-           AND (?3 IS NULL OR l.product_code = ?3)
-           AND (?4 IS NULL OR l.dsa_code = ?4)
-           AND (?5 IS NULL OR l.mobile = ?5)
-           AND (?6 IS NULL OR instr(l.name_folded, ?6) > 0)
-           AND (?7 IS NULL OR l.created_at >= ?7)
-           AND (?8 IS NULL OR l.created_at < ?8)
-           AND (?9 IS NULL OR l.updated_at > ?9)
-           AND (?10 IS NULL OR l.id < ?10)
-         ORDER BY l.id DESC LIMIT ?11"
-    ))?;
-    let rows = st.query_map(
-        params![
-            s.partner_id,
-            s.status,
-            s.product_code,
-            s.dsa_code,
-            s.mobile,
-            s.name_contains,
-            s.created_from,
-            s.created_before,
-            s.updated_since,
-            s.before_row,
-            s.limit
-        ],
-        lead_row,
-    )?;
+    let mut clauses: Vec<&str> = Vec::new();
+    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    let mut add = |clause: &'static str, v: rusqlite::types::Value| {
+        clauses.push(clause);
+        values.push(v);
+    };
+    use rusqlite::types::Value as V;
+    if let Some(p) = s.partner_id {
+        add("l.partner_id = ?", V::Integer(p));
+    }
+    if let Some(v) = &s.status {
+        add("l.status = ?", V::Text(v.clone()));
+    }
+    if let Some(v) = &s.product_code {
+        add("l.product_code = ?", V::Text(v.clone()));
+    }
+    if let Some(v) = &s.dsa_code {
+        add("l.dsa_code = ?", V::Text(v.clone()));
+    }
+    if let Some(v) = &s.mobile {
+        add("l.mobile = ?", V::Text(v.clone()));
+    }
+    if let Some(v) = &s.name_contains {
+        add("instr(l.name_folded, ?) > 0", V::Text(v.clone()));
+    }
+    if let Some(v) = s.created_from {
+        add("l.created_at >= ?", V::Integer(v));
+    }
+    if let Some(v) = s.created_before {
+        add("l.created_at < ?", V::Integer(v));
+    }
+    if let Some(v) = s.updated_since {
+        add("l.updated_at > ?", V::Integer(v));
+    }
+    if let Some(v) = s.before_row {
+        add("l.id < ?", V::Integer(v));
+    }
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    values.push(V::Integer(s.limit));
+    let sql = format!("SELECT {LEAD_COLUMNS} {filter} ORDER BY l.id DESC LIMIT ?");
+    let mut st = c.0.prepare_cached(&sql)?;
+    let rows = st.query_map(rusqlite::params_from_iter(values), lead_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

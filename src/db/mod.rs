@@ -9,6 +9,7 @@ pub mod keys;
 pub mod leads;
 pub mod masters;
 pub mod ops;
+pub mod trace;
 mod writer;
 
 use crate::error::{Error, Result};
@@ -92,6 +93,7 @@ impl Db {
             )));
         }
         configure(&conn, sync)?;
+        trace::install(&conn);
         migrate(&mut conn)?;
         seed(&mut conn)?;
         Ok(Db {
@@ -140,6 +142,7 @@ impl Db {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        trace::install(&conn);
         Ok(conn)
     }
 

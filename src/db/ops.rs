@@ -48,3 +48,16 @@ pub fn counts(c: &Conn) -> Result<(i64, i64)> {
         c.0.query_row("SELECT count(*) FROM documents", [], |r| r.get(0))?;
     Ok((leads, docs))
 }
+
+/// `EXPLAIN QUERY PLAN` of `sql` against the database at `path`: the plan's detail lines.
+pub fn query_plan(path: &Path, sql: &str) -> Result<Vec<String>> {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+    let n = st.parameter_count();
+    let params = vec![rusqlite::types::Value::Null; n];
+    let rows = st.query_map(rusqlite::params_from_iter(params), |r| {
+        r.get::<_, String>(3)
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -12,7 +12,11 @@ fn seed() -> Value {
 /// A `$ref` followed inside `doc`.
 fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
     match v.get("$ref").and_then(Value::as_str) {
-        Some(r) => resolve(doc, doc.pointer(r.trim_start_matches('#')).unwrap_or(&Value::Null)),
+        Some(r) => resolve(
+            doc,
+            doc.pointer(r.trim_start_matches('#'))
+                .unwrap_or(&Value::Null),
+        ),
         None => v,
     }
 }
@@ -24,7 +28,10 @@ fn assert_contains(seed: &Value, s: &Value, served: &Value, d: &Value, at: &str)
     if let Some(props) = s.get("properties").and_then(Value::as_object) {
         for (name, sp) in props {
             let dp = &d["properties"][name];
-            assert!(!dp.is_null(), "{at}.{name} is missing from the served document");
+            assert!(
+                !dp.is_null(),
+                "{at}.{name} is missing from the served document"
+            );
             assert_contains(seed, sp, served, dp, &format!("{at}.{name}"));
         }
     }
@@ -44,12 +51,25 @@ fn served_document_keeps_every_seed_operation_and_response_schema() {
     for (path, item) in seed["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let served_op = &served["paths"][path][method];
-            assert!(served_op.is_object(), "{method} {path} is not in the served document");
+            assert!(
+                served_op.is_object(),
+                "{method} {path} is not in the served document"
+            );
             for (code, resp) in op["responses"].as_object().unwrap() {
                 let schema = &resp["content"]["application/json"]["schema"];
-                let served_schema = &served_op["responses"][code]["content"]["application/json"]["schema"];
-                assert!(!served_schema.is_null(), "{method} {path} {code} has no schema");
-                assert_contains(&seed, schema, &served, served_schema, &format!("{method} {path} {code}"));
+                let served_schema =
+                    &served_op["responses"][code]["content"]["application/json"]["schema"];
+                assert!(
+                    !served_schema.is_null(),
+                    "{method} {path} {code} has no schema"
+                );
+                assert_contains(
+                    &seed,
+                    schema,
+                    &served,
+                    served_schema,
+                    &format!("{method} {path} {code}"),
+                );
             }
         }
     }
@@ -66,7 +86,11 @@ fn served_document_and_router_describe_the_same_operations() {
                 // Paths with their own root server (health, docs) are served as written;
                 // the rest live under /api/v1.
                 let rooted = item["servers"][0]["url"].as_str() == Some("/");
-                let full = if rooted { path.clone() } else { format!("/api/v1{path}") };
+                let full = if rooted {
+                    path.clone()
+                } else {
+                    format!("/api/v1{path}")
+                };
                 documented.insert((full, method.to_uppercase()));
             }
         }
@@ -78,11 +102,16 @@ fn served_document_and_router_describe_the_same_operations() {
     let missing: Vec<_> = served_routes.difference(&documented).collect();
     let unserved: Vec<_> = documented.difference(&served_routes).collect();
     assert!(missing.is_empty(), "served but not documented: {missing:?}");
-    assert!(unserved.is_empty(), "documented but not served: {unserved:?}");
+    assert!(
+        unserved.is_empty(),
+        "documented but not served: {unserved:?}"
+    );
     // And each documented operation really answers something other than 404/405.
     let c = app.admin();
     for (path, method) in &documented {
-        let concrete = path.replace("{lead_id}", "LD000000000000").replace("{document_id}", "DOC1");
+        let concrete = path
+            .replace("{lead_id}", "LD000000000000")
+            .replace("{document_id}", "DOC1");
         let r = c.send(c.request(method, &concrete), None);
         let unknown_lead = r.body["message"] == "Lead not found.";
         assert!(
@@ -101,8 +130,15 @@ fn docs_page_is_self_contained_html() {
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
     let html = String::from_utf8(r.bytes).unwrap();
-    assert!(html.contains("/leads/{lead_id}/documents"), "operations are listed");
-    for external in ["<script src", "<link rel=\"stylesheet\" href=\"http", "src=\"http"] {
+    assert!(
+        html.contains("/leads/{lead_id}/documents"),
+        "operations are listed"
+    );
+    for external in [
+        "<script src",
+        "<link rel=\"stylesheet\" href=\"http",
+        "src=\"http",
+    ] {
         assert!(!html.contains(external), "external asset: {external}");
     }
 }
