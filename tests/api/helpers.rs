@@ -755,3 +755,367 @@ pub fn reply_of(result: Result<ureq::Response, ureq::Error>) -> Reply {
         body,
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Reliability, transport and operations: issue 4. The real binary as a child process, and
+// requests that report transport errors instead of panicking.
+// ---------------------------------------------------------------------------------------
+
+/// The admin key the child servers are started with (`DHANITA_API_KEY`).
+pub const CHILD_KEY: &str = "child-admin-key-0123456789abcdef0123456789";
+
+/// How long a child command may run, or a child server may take to start.
+pub const CHILD_WAIT: Duration = Duration::from_secs(60);
+
+/// The `dhanita` binary with no `DHANITA_*` or `RUST_LOG` from the test's environment,
+/// run in the system temp folder (so no `./dhanita.toml` is picked up).
+pub fn dhanita_bin() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_dhanita"));
+    c.current_dir(std::env::temp_dir());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DHANITA_") {
+            c.env_remove(k);
+        }
+    }
+    c.env_remove("RUST_LOG");
+    c.stdin(std::process::Stdio::null());
+    c
+}
+
+/// `dhanita --data-dir DATA ARGS…`.
+pub fn dhanita_in(data: &Path, args: &[&str]) -> std::process::Command {
+    let mut c = dhanita_bin();
+    c.arg("--data-dir").arg(data).args(args);
+    c
+}
+
+/// Runs a command to completion (at most `CHILD_WAIT`): (exit status, stdout, stderr).
+pub fn run_to_end(mut cmd: std::process::Command) -> (std::process::ExitStatus, String, String) {
+    use std::process::Stdio;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("spawn dhanita");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(CHILD_WAIT) {
+        Ok(out) => {
+            let out = out.expect("wait for dhanita");
+            (
+                out.status,
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        }
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("dhanita did not exit within {CHILD_WAIT:?}");
+        }
+    }
+}
+
+/// A `dhanita serve` child process; killed (SIGKILL) when dropped if still running.
+pub struct ServedChild {
+    pub child: std::process::Child,
+    pub addr: std::net::SocketAddr,
+    pub base: String,
+    /// Everything the child wrote on stdout and stderr so far (the log goes to stderr).
+    pub stdout: Arc<std::sync::Mutex<Vec<u8>>>,
+    pub stderr: Arc<std::sync::Mutex<Vec<u8>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Starts `dhanita --data-dir DATA serve --listen 127.0.0.1:0` with `DHANITA_API_KEY` set to
+/// `CHILD_KEY` and waits for `listening on http://ADDR`.
+pub fn serve_child(data: &Path) -> ServedChild {
+    serve_child_with(data, &[])
+}
+
+/// Like `serve_child`, with extra environment variables.
+pub fn serve_child_with(data: &Path, env: &[(&str, &str)]) -> ServedChild {
+    let mut cmd = dhanita_in(data, &["serve", "--listen", "127.0.0.1:0"]);
+    cmd.env("DHANITA_API_KEY", CHILD_KEY);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    start_child(cmd)
+}
+
+/// Spawns `cmd` (a `dhanita serve`, possibly behind `sh -c … exec`) and waits for its
+/// `listening on http://ADDR` line; panics if it exits or stays silent.
+pub fn start_child(mut cmd: std::process::Command) -> ServedChild {
+    use std::io::Read;
+    use std::process::Stdio;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn dhanita serve");
+    let stdout = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let stderr = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut readers = Vec::new();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    {
+        let mut pipe = child.stdout.take().unwrap();
+        let sink = stdout.clone();
+        readers.push(std::thread::spawn(move || {
+            // Keeps draining so the child never blocks on a full pipe.
+            let mut buf = [0u8; 4096];
+            let mut line = Vec::new();
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+                for &b in &buf[..n] {
+                    if b == b'\n' {
+                        let _ = tx.send(String::from_utf8_lossy(&line).into_owned());
+                        line.clear();
+                    } else {
+                        line.push(b);
+                    }
+                }
+            }
+        }));
+    }
+    {
+        let mut pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        readers.push(std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        }));
+    }
+    let started = std::time::Instant::now();
+    loop {
+        let left = CHILD_WAIT.saturating_sub(started.elapsed());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(addr) = line.strip_prefix("listening on http://") {
+                    let addr: std::net::SocketAddr = addr
+                        .trim()
+                        .parse()
+                        .unwrap_or_else(|e| panic!("not an address: {line}: {e}"));
+                    return ServedChild {
+                        child,
+                        addr,
+                        base: format!("http://{addr}"),
+                        stdout,
+                        stderr,
+                        readers,
+                    };
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let err = String::from_utf8_lossy(&stderr.lock().unwrap()).into_owned();
+                panic!("dhanita serve did not say `listening on`; stderr: {err}");
+            }
+        }
+    }
+}
+
+impl ServedChild {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A `TestApp` that talks to this child with `CHILD_KEY`.
+    pub fn app(&self) -> TestApp {
+        remote_app(&self.base, CHILD_KEY)
+    }
+
+    /// Sends a signal (`"TERM"`, `"INT"`, `"KILL"`) to the child.
+    pub fn signal(&self, name: &str) {
+        let ok = std::process::Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("run kill")
+            .success();
+        assert!(ok, "kill -{name} {} failed", self.pid());
+    }
+
+    /// Waits up to `limit` for the child to exit.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                // Let the pipe readers collect the last output.
+                for r in self.readers.drain(..) {
+                    let _ = r.join();
+                }
+                return Some(status);
+            }
+            if started.elapsed() > limit {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL, and wait for it to be gone.
+    pub fn kill_now(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// stdout and stderr so far, as text.
+    pub fn output(&self) -> (String, String) {
+        (
+            String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned(),
+            String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned(),
+        )
+    }
+}
+
+impl Drop for ServedChild {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A `TestApp` whose requests go to a server running elsewhere (a child process). It owns
+/// an unused temp dir and no server: `restart()` and the data-dir helpers do not apply.
+pub fn remote_app(base: &str, key: &str) -> TestApp {
+    TestApp {
+        base: base.to_string(),
+        dir: tempfile::tempdir().expect("tempdir"),
+        key: key.to_string(),
+        handle: None,
+        agent: ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(30))
+            .build(),
+    }
+}
+
+impl TestApp {
+    /// The address the server listens on (`host:port`).
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("server address")
+    }
+}
+
+impl Client<'_> {
+    /// Like `send`, but a transport error (refused, reset, timed out) is an `Err`.
+    pub fn try_send(
+        &self,
+        req: ureq::Request,
+        body: Option<(&str, &[u8])>,
+    ) -> Result<Reply, String> {
+        let result = match body {
+            Some((ct, bytes)) => req.set("Content-Type", ct).send_bytes(bytes),
+            None => req.call(),
+        };
+        let resp = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => return Err(e.to_string()),
+        };
+        let status = resp.status();
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .filter_map(|n| resp.header(&n).map(|v| (n.clone(), v.to_string())))
+            .collect();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut resp.into_reader(), &mut bytes)
+            .map_err(|e| e.to_string())?;
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok(Reply {
+            status,
+            headers,
+            bytes,
+            body,
+        })
+    }
+
+    pub fn try_get(&self, path: &str) -> Result<Reply, String> {
+        self.try_send(self.request("GET", path), None)
+    }
+
+    pub fn try_json(&self, method: &str, path: &str, body: &Value) -> Result<Reply, String> {
+        let bytes = serde_json::to_vec(body).unwrap();
+        self.try_send(
+            self.request(method, path),
+            Some(("application/json", &bytes)),
+        )
+    }
+
+    pub fn try_upload(
+        &self,
+        id: &str,
+        document_type: &str,
+        filename: &str,
+        bytes: &[u8],
+    ) -> Result<Reply, String> {
+        let (ct, body) = multipart(&[
+            ("document_type", None, document_type.as_bytes()),
+            ("file", Some(filename), bytes),
+        ]);
+        self.try_send(
+            self.request("POST", &format!("/api/v1/leads/{id}/documents")),
+            Some((&ct, &body)),
+        )
+    }
+
+    /// Every lead the key sees, following `next_cursor` to the last page.
+    pub fn all_leads(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let query = match &cursor {
+                Some(c) => format!("limit=100&cursor={}", qs(c)),
+                None => "limit=100".to_string(),
+            };
+            let r = self.list_leads(&query);
+            assert_eq!(r.status, 200, "{}", r.body);
+            out.extend(
+                r.body["data"]
+                    .as_array()
+                    .expect("lead list")
+                    .iter()
+                    .cloned(),
+            );
+            match r.body["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return out,
+            }
+        }
+    }
+}
+
+/// A PDF of exactly `size` bytes (at least 64) whose content embeds `marker`.
+pub fn pdf_of_size(size: usize, marker: &str) -> Vec<u8> {
+    let mut b = format!("%PDF-1.4\n% {marker}\n").into_bytes();
+    let tail = b"\n%%EOF\n";
+    assert!(size >= b.len() + tail.len(), "pdf too small for its marker");
+    let pad = size - b.len() - tail.len();
+    b.extend((0..pad).map(|i| b'a' + (i % 26) as u8));
+    b.extend_from_slice(tail);
+    b
+}
+
+/// The sample file `name` with `suffix` appended (unique bytes, so a unique blob; PDF, PNG
+/// and JPEG are judged by their first bytes only).
+pub fn unique_sample(name: &str, suffix: &str) -> Vec<u8> {
+    let mut b = sample(name);
+    b.extend_from_slice(suffix.as_bytes());
+    b
+}

@@ -19,3 +19,6 @@ mod duplicates;
 mod idempotency;
 mod lead_reads;
 mod search;
+mod transport;
+mod reliability;
+mod operations;
