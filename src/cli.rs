@@ -50,6 +50,8 @@ enum Command {
         #[arg(long)]
         fix: bool,
     },
+    /// Measure this machine's limits (disk commits, HTTP stack) and the server against them.
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -97,6 +99,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Some(Command::Backup { file }) => backup(&config, &file),
         Some(Command::Restore { file }) => restore(&config, &file),
         Some(Command::Check { fix }) => check(&config, fix),
+        Some(Command::Bench(args)) => crate::bench::run(args.options()?, &config),
     }
 }
 

@@ -9,12 +9,14 @@
 //! - `app`: one function per use case; lifecycle, IDs, transactions.
 //! - `http`: rouille: routing, auth, limits, parsing, Error → response.
 //! - `cli`: subcommands.
+//! - `bench`: `dhanita bench`, the server measured against this machine's limits.
 //!
 //! Architecture invariants: only `http` imports rouille (and `multipart`, in one file);
 //! only `db` imports rusqlite; only `blobs` touches the document folder. Dependencies point
 //! downward: `http` → `app` → `db`/`blobs` → `model`/`error`.
 
 pub mod app;
+pub mod bench;
 pub mod blobs;
 pub mod cli;
 pub mod config;

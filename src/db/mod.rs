@@ -5,6 +5,7 @@
 //! submodule per table group and take a `&Conn`.
 
 pub mod audit;
+pub mod bench;
 pub mod keys;
 pub mod leads;
 pub mod masters;

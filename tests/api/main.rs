@@ -3,6 +3,7 @@
 mod helpers;
 mod smoke;
 
+mod bench;
 mod cli;
 mod contract;
 mod core;
