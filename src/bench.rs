@@ -384,8 +384,12 @@ impl Histogram {
         self.max_us = self.max_us.max(other.max_us);
     }
 
-    /// The `q` quantile (0..1) in milliseconds; 0 when empty.
+    /// The `q` quantile (0..1) in milliseconds (never above the slowest); 0 when empty.
     fn quantile_ms(&self, q: f64) -> f64 {
+        self.bucket_quantile_us(q).min(self.max_us as f64) / 1000.0
+    }
+
+    fn bucket_quantile_us(&self, q: f64) -> f64 {
         if self.total == 0 {
             return 0.0;
         }
@@ -394,10 +398,10 @@ impl Histogram {
         for (i, &c) in self.counts.iter().enumerate() {
             seen += c as u64;
             if seen >= rank {
-                return Self::value(i) / 1000.0;
+                return Self::value(i);
             }
         }
-        Self::value(BUCKETS - 1) / 1000.0
+        Self::value(BUCKETS - 1)
     }
 }
 
@@ -1544,4 +1548,52 @@ fn render(r: &Report) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_within_two_percent() {
+        for us in (0..5000u64).chain((1..40).map(|k| 1u64 << k).flat_map(|p| [p - 1, p, p + 7])) {
+            let i = Histogram::index(us);
+            assert!(i < BUCKETS, "{us}");
+            let v = Histogram::value(i);
+            assert!(
+                (v - us as f64).abs() <= (us as f64 * 0.02).max(0.5),
+                "{us} -> {v}"
+            );
+        }
+    }
+
+    #[test]
+    fn quantiles_and_max() {
+        let mut h = Histogram::new();
+        for ms in 1..=1000u64 {
+            h.record(Duration::from_micros(ms * 1000));
+        }
+        assert!((h.quantile_ms(0.5) - 500.0).abs() < 10.0);
+        assert!((h.quantile_ms(0.99) - 990.0).abs() < 20.0);
+        assert!(h.quantile_ms(0.999) <= 1000.0);
+        assert_eq!(h.max_us, 1_000_000);
+        assert_eq!(Histogram::new().quantile_ms(0.5), 0.0);
+    }
+
+    #[test]
+    fn upload_bodies_are_100_kib_pdfs_and_unique() {
+        let pdf = pdf_body(UPLOAD_BYTES);
+        assert!(pdf.starts_with(b"%PDF-1.4\n"));
+        let (a, b) = (pdf_tail(1), pdf_tail(2));
+        let closing = format!("\r\n--{BOUNDARY}--\r\n").len();
+        assert_eq!(pdf.len() + a.len() - closing, UPLOAD_BYTES);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn only_loopback_urls() {
+        assert!(loopback_addr("http://127.0.0.1:8080").is_ok());
+        assert!(loopback_addr("http://10.1.2.3:80/x").is_err());
+        assert!(loopback_addr("https://127.0.0.1:8080").is_err());
+    }
 }
