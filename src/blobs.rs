@@ -99,6 +99,7 @@ impl Blobs {
         let folder = target
             .parent()
             .ok_or_else(|| Error::internal("blob path has no folder"))?;
+        let new_folder = !folder.is_dir();
         fs::create_dir_all(folder)?;
         staged.file.as_file().sync_all()?;
         // KYC documents are readable by the service's user only.
@@ -108,7 +109,10 @@ impl Blobs {
             .persist(&target)
             .map_err(|e| Error::from(e.error))?;
         File::open(folder)?.sync_all()?;
-        File::open(&self.dir)?.sync_all()?;
+        // The documents folder changed only if the shard folder is new.
+        if new_folder {
+            File::open(&self.dir)?.sync_all()?;
+        }
         Ok(())
     }
 

@@ -109,12 +109,23 @@ impl std::error::Error for Error {}
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
-        match e.raw_os_error() {
-            // ENOSPC, EDQUOT, EROFS, EFBIG: the disk cannot take the write now; it may later.
-            Some(28) | Some(122) | Some(30) | Some(27) => {
-                Error::Unavailable(format!("storage: {e}"))
-            }
-            _ => Error::Internal(format!("io: {e}")),
+        use std::io::ErrorKind as K;
+        // Wrappers (tempfile adds the path) keep the kind but hide the OS code: look at both.
+        let inner_code = e
+            .get_ref()
+            .and_then(|inner| inner.source())
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .and_then(std::io::Error::raw_os_error);
+        let full = matches!(
+            e.kind(),
+            K::StorageFull | K::QuotaExceeded | K::FileTooLarge | K::ReadOnlyFilesystem
+        );
+        // ENOSPC, EDQUOT, EROFS, EFBIG: the disk cannot take the write now; it may later.
+        let full_code = |c: Option<i32>| matches!(c, Some(28) | Some(122) | Some(30) | Some(27));
+        if full || full_code(e.raw_os_error()) || full_code(inner_code) {
+            Error::Unavailable(format!("storage: {e}"))
+        } else {
+            Error::Internal(format!("io: {e}"))
         }
     }
 }

@@ -194,11 +194,11 @@ pub fn assign_rm(
                 "must be the id of an active RM (see GET /api/v1/rms)",
             )
         })?;
-        let old = lead.rm.as_ref().map_or(Value::Null, |r| r.id.into());
-        if old == Value::from(rm.id) {
+        if lead.rm.as_ref().map(|r| r.id) == Some(rm.id) {
             // Already this RM: nothing changes, nothing to record.
             return Ok(lead);
         }
+        let old = lead.rm.as_ref().map_or(Value::Null, |r| r.id.into());
         let now = now_ms();
         db::leads::set_rm(c, lead.row, rm.id, now)?;
         audit(

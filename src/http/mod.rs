@@ -41,12 +41,100 @@ pub struct HttpSettings {
     pub cors_origins: Vec<String>,
 }
 
+/// The guard and the worker pool, running: what `start` and the bench's constant server
+/// share.
+pub(crate) struct Running {
+    pub addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    workers_stop: Arc<AtomicBool>,
+    guard: Option<JoinHandle<()>>,
+    workers: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Binds `settings.listen`, starts `settings.threads` workers running `handler` on a
+    /// loopback port, then the guard in front of them.
+    pub(crate) fn launch<F>(settings: &HttpSettings, handler: F) -> Result<Running>
+    where
+        F: Send + Sync + 'static + Fn(&Request) -> Response,
+    {
+        let listener = std::net::TcpListener::bind(settings.listen.as_str()).map_err(|e| {
+            Error::Unavailable(format!("cannot listen on {}: {e}", settings.listen))
+        })?;
+        let addr = listener.local_addr().map_err(Error::internal)?;
+        // The workers listen on a loopback port that only the guard uses.
+        let server = rouille::Server::new("127.0.0.1:0", handler)
+            .map_err(|e| Error::Unavailable(format!("cannot start the worker pool: {e}")))?
+            .pool_size(settings.threads.max(1));
+        let backend = server.server_addr();
+        let stop = Arc::new(AtomicBool::new(false));
+        // The workers stop after the guard has finished its connections' requests.
+        let workers_stop = Arc::new(AtomicBool::new(false));
+        let flag = workers_stop.clone();
+        let workers = std::thread::Builder::new()
+            .name("dhanita-workers".into())
+            .spawn(move || {
+                while !flag.load(Ordering::SeqCst) {
+                    server.poll_timeout(Duration::from_millis(100));
+                }
+                // Let the requests in flight finish, but not forever.
+                let (done, finished) = std::sync::mpsc::channel();
+                let joiner = std::thread::spawn(move || {
+                    server.join();
+                    let _ = done.send(());
+                });
+                if finished.recv_timeout(DRAIN_TIMEOUT).is_ok() {
+                    let _ = joiner.join();
+                } else {
+                    log::warn!("requests still in flight after {DRAIN_TIMEOUT:?}; stopping anyway");
+                }
+            })
+            .map_err(Error::internal)?;
+        let limits = guard::Limits {
+            max_body_bytes: (settings.max_file_bytes + multipart::ENVELOPE_BYTES)
+                .max(settings.max_json_bytes),
+            buffer_body_bytes: settings.max_json_bytes,
+            worker_connections: settings.threads.max(1),
+            ..guard::Limits::default()
+        };
+        let mut running = Running {
+            addr,
+            stop: stop.clone(),
+            workers_stop,
+            guard: None,
+            workers: Some(workers),
+        };
+        // On failure, `running` is dropped and stops the workers.
+        running.guard =
+            Some(guard::spawn(listener, backend, limits, stop).map_err(Error::internal)?);
+        Ok(running)
+    }
+
+    /// Stops accepting, lets the connections finish their requests, then stops the workers.
+    pub(crate) fn shutdown(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(g) = self.guard.take() {
+            // Wake the accept loop so it sees the flag.
+            let _ = std::net::TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+            let _ = g.join();
+        }
+        self.workers_stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.workers.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
 /// A running server.
 pub struct ServerHandle {
     pub addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    guard: Option<JoinHandle<()>>,
-    thread: Option<JoinHandle<()>>,
+    running: Running,
     app: Arc<App>,
 }
 
@@ -57,33 +145,23 @@ impl ServerHandle {
     }
 
     fn shutdown(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(g) = self.guard.take() {
-            // Wake the accept loop so it sees the flag.
-            let _ = std::net::TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-            let _ = g.join();
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.running.shutdown();
         self.app.close();
     }
 
     /// Serves until `stop` becomes true (set by a signal handler), then shuts down.
-    pub fn run_until(self, stop: &AtomicBool) {
+    pub fn run_until(mut self, stop: &AtomicBool) {
         while !stop.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(100));
         }
         log::info!("shutting down: finishing requests in flight");
-        self.stop();
+        self.shutdown();
     }
 }
 
 impl Drop for ServerHandle {
     fn drop(&mut self) {
-        if self.thread.is_some() {
-            self.shutdown();
-        }
+        self.shutdown();
     }
 }
 
@@ -99,9 +177,6 @@ struct Ctx {
 /// Binds the listening socket and serves: the guard accepts connections and passes their
 /// requests to a fixed pool of workers.
 pub fn start(app: Arc<App>, settings: HttpSettings) -> Result<ServerHandle> {
-    let listener = std::net::TcpListener::bind(settings.listen.as_str())
-        .map_err(|e| Error::Unavailable(format!("cannot listen on {}: {e}", settings.listen)))?;
-    let addr = listener.local_addr().map_err(Error::internal)?;
     let ctx = Arc::new(Ctx {
         app: app.clone(),
         settings: settings.clone(),
@@ -110,45 +185,10 @@ pub fn start(app: Arc<App>, settings: HttpSettings) -> Result<ServerHandle> {
         per_key: limits::Limiter::new(settings.requests_per_minute),
         auth_failures: limits::Limiter::new(limits::AUTH_FAILURES_PER_MINUTE),
     });
-    // The workers listen on a loopback port that only the guard uses.
-    let server = rouille::Server::new("127.0.0.1:0", move |req| handle(&ctx, req))
-        .map_err(|e| Error::Unavailable(format!("cannot start the worker pool: {e}")))?
-        .pool_size(settings.threads.max(1));
-    let backend = server.server_addr();
-    let stop = Arc::new(AtomicBool::new(false));
-    let limits = guard::Limits {
-        max_body_bytes: (settings.max_file_bytes + multipart::ENVELOPE_BYTES)
-            .max(settings.max_json_bytes),
-        buffer_body_bytes: settings.max_json_bytes,
-        ..guard::Limits::default()
-    };
-    let guard = guard::spawn(listener, backend, limits, stop.clone()).map_err(Error::internal)?;
-    let flag = stop.clone();
-    let thread = std::thread::Builder::new()
-        .name("dhanita-accept".into())
-        .spawn(move || {
-            while !flag.load(Ordering::SeqCst) {
-                server.poll_timeout(Duration::from_millis(100));
-            }
-            // Stop accepting; let the requests in flight finish, but not forever: a client
-            // that stalls mid-request must not hold the shutdown.
-            let (done, finished) = std::sync::mpsc::channel();
-            let joiner = std::thread::spawn(move || {
-                server.join();
-                let _ = done.send(());
-            });
-            if finished.recv_timeout(DRAIN_TIMEOUT).is_ok() {
-                let _ = joiner.join();
-            } else {
-                log::warn!("requests still in flight after {DRAIN_TIMEOUT:?}; stopping anyway");
-            }
-        })
-        .map_err(Error::internal)?;
+    let running = Running::launch(&settings, move |req| handle(&ctx, req))?;
     Ok(ServerHandle {
-        addr,
-        stop,
-        guard: Some(guard),
-        thread: Some(thread),
+        addr: running.addr,
+        running,
         app,
     })
 }
@@ -242,6 +282,9 @@ fn handle(ctx: &Ctx, req: &Request) -> Response {
         .with_unique_header("X-Request-Id", request_id.clone())
         .with_unique_header("Cache-Control", "no-store")
         .with_unique_header("X-Content-Type-Options", "nosniff");
+    if req.header(guard::PROBE_HEADER).is_some() {
+        return response;
+    }
     let path = req.raw_url().split('?').next().unwrap_or("");
     let key = outcome.key_id.map_or("-".to_string(), |k| k.to_string());
     log::info!(

@@ -8,7 +8,11 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
 }
 
 proptest! {
@@ -96,7 +100,10 @@ fn garbage_multipart_bodies_get_json_4xx() {
     let c = app.admin();
     let id = c.new_lead("9812345670");
     let mut runner = proptest::test_runner::TestRunner::new(config(150));
-    let strategy = (proptest::collection::vec(any::<u8>(), 0..2048), any::<bool>());
+    let strategy = (
+        proptest::collection::vec(any::<u8>(), 0..2048),
+        any::<bool>(),
+    );
     runner
         .run(&strategy, |(bytes, framed)| {
             let body = if framed {

@@ -1,0 +1,376 @@
+//! Reading one request from a client: its head (bounded, within a deadline, one body
+//! framing only) and its body, collected whole before anything reaches a worker.
+
+use super::spool::Spool;
+use super::{Limits, Stop, CLIENT_ADDR_HEADER};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// A parsed request head, enough to frame the body and forward it.
+pub(super) struct Head {
+    /// The head as it will be forwarded, without its framing headers and final empty line
+    /// (guard header added, client's copy removed): `forward_body` adds the framing.
+    pub forward: Vec<u8>,
+    pub body: Body,
+    pub keep_alive: bool,
+    /// The client waits for `100 Continue` before sending its body; the guard answers it.
+    pub expects_continue: bool,
+    /// HEAD: the answer has no body whatever its Content-Length says.
+    pub is_head: bool,
+}
+
+pub(super) enum Body {
+    None,
+    Length(u64),
+    Chunked,
+}
+
+pub(super) fn set_timeout(reader: &BufReader<TcpStream>, t: Duration) {
+    let _ = reader
+        .get_ref()
+        .set_read_timeout(Some(t.max(Duration::from_millis(1))));
+}
+
+pub(super) fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// Reads one line (up to `\n`) within the head's limits.
+fn read_line(
+    reader: &mut BufReader<TcpStream>,
+    line: &mut Vec<u8>,
+    used: &mut usize,
+    deadline: Option<Instant>,
+    limits: &Limits,
+) -> Result<(), Stop> {
+    line.clear();
+    loop {
+        if let Some(d) = deadline {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Stop::Refuse(
+                    408,
+                    "The request head took too long to arrive.",
+                ));
+            }
+            set_timeout(reader, left);
+        }
+        let buf = match reader.fill_buf() {
+            Ok([]) => return Err(Stop::Quiet),
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if is_timeout(&e) && deadline.is_some() => {
+                return Err(Stop::Refuse(
+                    408,
+                    "The request head took too long to arrive.",
+                ))
+            }
+            Err(_) => return Err(Stop::Quiet),
+        };
+        let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        *used += take;
+        if *used > limits.max_head_bytes {
+            return Err(Stop::Refuse(431, "The request head is too large."));
+        }
+        line.extend_from_slice(&buf[..take]);
+        reader.consume(take);
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+pub(super) fn trim_eol(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Reads and checks one request head. `Ok(None)`: the client closed between requests.
+pub(super) fn read_head(
+    reader: &mut BufReader<TcpStream>,
+    ip: IpAddr,
+    limits: &Limits,
+    stop: &AtomicBool,
+) -> Result<Option<Head>, Stop> {
+    // Wait for the first byte of the next request (idle keep-alive), checking now and then
+    // whether the server is shutting down; then the head's deadline runs.
+    let idle_until = Instant::now() + limits.idle_timeout;
+    loop {
+        if stop.load(Ordering::SeqCst) || Instant::now() >= idle_until {
+            return Ok(None);
+        }
+        set_timeout(reader, Duration::from_millis(200));
+        match reader.fill_buf() {
+            Ok([]) => return Ok(None),
+            Ok(_) => break,
+            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return Ok(None),
+        }
+    }
+    let deadline = Some(Instant::now() + limits.head_deadline);
+    let mut used = 0usize;
+    let mut line = Vec::with_capacity(256);
+    // Tolerate empty lines before a request line (RFC 9112 §2.2).
+    loop {
+        read_line(reader, &mut line, &mut used, deadline, limits)?;
+        if !trim_eol(&line).is_empty() {
+            break;
+        }
+    }
+    let request_line = trim_eol(&line).to_vec();
+    let text = std::str::from_utf8(&request_line)
+        .map_err(|_| Stop::Refuse(400, "The request line is not valid."))?;
+    let mut parts = text.split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Stop::Refuse(400, "The request line is not valid."));
+    };
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) || target.is_empty() {
+        return Err(Stop::Refuse(400, "The request line is not valid."));
+    }
+    let is_head = method == "HEAD";
+    let http10 = match version {
+        "HTTP/1.1" => false,
+        "HTTP/1.0" => true,
+        _ => return Err(Stop::Refuse(505, "Only HTTP/1.1 and HTTP/1.0 are served.")),
+    };
+    // The workers see HTTP/1.1 on a kept-alive connection whatever the client spoke; the
+    // guard itself honours the client's Connection header.
+    let mut forward = Vec::with_capacity(used + 64);
+    forward.extend_from_slice(format!("{method} {target} HTTP/1.1\r\n").as_bytes());
+    let mut length_values: Vec<String> = Vec::new();
+    let mut codings: Vec<String> = Vec::new();
+    let mut connection = String::new();
+    let mut expects_continue = false;
+    loop {
+        read_line(reader, &mut line, &mut used, deadline, limits)?;
+        let raw = trim_eol(&line);
+        if raw.is_empty() {
+            break;
+        }
+        if raw[0] == b' ' || raw[0] == b'\t' {
+            return Err(Stop::Refuse(400, "Folded header lines are not accepted."));
+        }
+        let Some(colon) = raw.iter().position(|&b| b == b':') else {
+            return Err(Stop::Refuse(400, "A header line is not valid."));
+        };
+        let name = std::str::from_utf8(&raw[..colon])
+            .map_err(|_| Stop::Refuse(400, "A header name is not valid."))?;
+        if name.is_empty() || name.bytes().any(|b| b <= b' ' || b >= 0x7f) {
+            return Err(Stop::Refuse(400, "A header name is not valid."));
+        }
+        let value_bytes = &raw[colon + 1..];
+        // Visible ASCII, spaces and tabs only: the workers' parser drops the connection
+        // without an answer on anything else.
+        if value_bytes
+            .iter()
+            .any(|&b| b >= 0x7f || (b < b' ' && b != b'\t'))
+        {
+            return Err(Stop::Refuse(
+                400,
+                "A header value holds bytes outside printable ASCII.",
+            ));
+        }
+        let value = String::from_utf8_lossy(value_bytes).trim().to_string();
+        if name.eq_ignore_ascii_case("expect") {
+            if value.eq_ignore_ascii_case("100-continue") {
+                expects_continue = true;
+                continue;
+            }
+            return Err(Stop::Refuse(
+                417,
+                "Only Expect: 100-continue is understood.",
+            ));
+        }
+        if name.eq_ignore_ascii_case(CLIENT_ADDR_HEADER)
+            || name.eq_ignore_ascii_case(super::PROBE_HEADER)
+            || name.eq_ignore_ascii_case("te")
+        {
+            continue;
+        }
+        if name.eq_ignore_ascii_case("content-length") {
+            length_values.push(value.clone());
+            continue;
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            codings.push(value.to_ascii_lowercase());
+            continue;
+        } else if name.eq_ignore_ascii_case("connection") {
+            connection = value.to_ascii_lowercase();
+            continue;
+        } else if name.eq_ignore_ascii_case("keep-alive") {
+            continue;
+        }
+        forward.extend_from_slice(raw);
+        forward.extend_from_slice(b"\r\n");
+    }
+    // Every answer has a known length; `TE: identity` makes the workers send it with a
+    // Content-Length instead of chunking anything over 32 KiB.
+    forward.extend_from_slice(format!("{CLIENT_ADDR_HEADER}: {ip}\r\nTE: identity\r\n").as_bytes());
+    let body = match (length_values.len(), codings.len()) {
+        (0, 0) => Body::None,
+        (1, 0) => {
+            let v = &length_values[0];
+            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Stop::Refuse(400, "Content-Length is not a number."));
+            }
+            match v.parse::<u64>() {
+                Ok(n) if n <= limits.max_body_bytes => Body::Length(n),
+                _ => {
+                    return Err(Stop::Refuse(
+                        413,
+                        "The request body is larger than any operation accepts.",
+                    ))
+                }
+            }
+        }
+        (0, 1) if codings[0] == "chunked" => Body::Chunked,
+        (0, _) => {
+            return Err(Stop::Refuse(
+                400,
+                "Only the chunked transfer coding is accepted.",
+            ))
+        }
+        (_, 0) => return Err(Stop::Refuse(400, "More than one Content-Length.")),
+        _ => {
+            return Err(Stop::Refuse(
+                400,
+                "Both Content-Length and Transfer-Encoding were sent.",
+            ))
+        }
+    };
+    let keep_alive = if http10 {
+        connection.contains("keep-alive")
+    } else {
+        !connection.split(',').any(|t| t.trim() == "close")
+    };
+    Ok(Some(Head {
+        forward,
+        body,
+        keep_alive,
+        expects_continue,
+        is_head,
+    }))
+}
+
+/// Reads up to `buf.len()` body bytes, within the body timeout.
+pub(super) fn read_some(reader: &mut BufReader<TcpStream>, buf: &mut [u8]) -> Result<usize, Stop> {
+    loop {
+        match reader.read(buf) {
+            Ok(0) => return Err(Stop::Quiet),
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(Stop::Quiet),
+        }
+    }
+}
+
+pub(super) fn copy_exact(
+    reader: &mut BufReader<TcpStream>,
+    out: &mut dyn Write,
+    n: u64,
+) -> Result<(), Stop> {
+    let mut left = n;
+    let mut buf = vec![0u8; 64 * 1024];
+    while left > 0 {
+        let want = buf.len().min(left as usize);
+        let got = read_some(reader, &mut buf[..want])?;
+        out.write_all(&buf[..got]).map_err(|e| {
+            log::error!("cannot hold a request body: {e}");
+            Stop::Refuse(
+                503,
+                "The server cannot take the request body right now; nothing was stored. Try again.",
+            )
+        })?;
+        left -= got as u64;
+    }
+    Ok(())
+}
+
+/// Reads a chunked body into `out` (data only), checking its framing and total size.
+pub(super) fn read_chunks(
+    reader: &mut BufReader<TcpStream>,
+    out: &mut Spool,
+    limits: &Limits,
+) -> Result<(), Stop> {
+    let mut line = Vec::new();
+    loop {
+        let mut used = 0;
+        read_line(reader, &mut line, &mut used, None, limits)?;
+        let size_text = trim_eol(&line);
+        let size_text = size_text.split(|&b| b == b';').next().unwrap_or(b"");
+        let size_str = std::str::from_utf8(size_text)
+            .map_err(|_| Stop::Refuse(400, "A chunk size is not valid."))?;
+        let size = u64::from_str_radix(size_str.trim(), 16)
+            .map_err(|_| Stop::Refuse(400, "A chunk size is not valid."))?;
+        if out.len.saturating_add(size) > limits.max_body_bytes {
+            return Err(Stop::Refuse(
+                413,
+                "The request body is larger than any operation accepts.",
+            ));
+        }
+        if size == 0 {
+            // Trailers (dropped), then the empty line that ends the body.
+            loop {
+                let mut used = 0;
+                read_line(reader, &mut line, &mut used, None, limits)?;
+                if trim_eol(&line).is_empty() {
+                    return Ok(());
+                }
+            }
+        }
+        copy_exact(reader, out, size)?;
+        let mut crlf = [0u8; 2];
+        let mut got = 0;
+        while got < 2 {
+            got += read_some(reader, &mut crlf[got..])?;
+        }
+        if &crlf != b"\r\n" {
+            return Err(Stop::Refuse(400, "A chunk is not followed by CRLF."));
+        }
+    }
+}
+
+/// Receives the request's body whole (answering `Expect: 100-continue` first), so that a
+/// worker is only handed complete requests and never waits on a slow client.
+pub(super) fn receive_body(
+    reader: &mut BufReader<TcpStream>,
+    head: &Head,
+    limits: &Limits,
+) -> Result<Spool, Stop> {
+    set_timeout(reader, limits.body_timeout);
+    let mut spool = Spool::new(limits.buffer_body_bytes);
+    if matches!(head.body, Body::None) {
+        return Ok(spool);
+    }
+    if head.expects_continue {
+        let mut client = reader.get_ref();
+        client
+            .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+            .map_err(|_| Stop::Quiet)?;
+    }
+    match head.body {
+        Body::Length(n) => copy_exact(reader, &mut spool, n)?,
+        Body::Chunked => read_chunks(reader, &mut spool, limits)?,
+        Body::None => {}
+    }
+    Ok(spool)
+}
+
+/// The head as forwarded: the client's head (less framing) with the body's length.
+pub(super) fn framed(head: &Head, length: u64) -> Vec<u8> {
+    let mut message = head.forward.clone();
+    if length > 0 || !matches!(head.body, Body::None) {
+        message.extend_from_slice(format!("Content-Length: {length}\r\n").as_bytes());
+    }
+    message.extend_from_slice(b"\r\n");
+    message
+}
