@@ -830,7 +830,7 @@ fn load_client(app: Arc<TestApp>, n: usize, until: Instant) -> LoadStats {
 #[test]
 fn sixty_four_clients_mixing_every_operation_see_no_errors_and_lose_nothing() {
     let app = Arc::new(spawn_app());
-    let until = Instant::now() + Duration::from_secs(10);
+    let until = Instant::now() + Duration::from_secs(30);
     let clients: Vec<_> = (0..64)
         .map(|n| {
             let app = app.clone();
@@ -848,7 +848,7 @@ fn sixty_four_clients_mixing_every_operation_see_no_errors_and_lose_nothing() {
     }
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     eprintln!(
-        "64 clients for 10 s: {} requests, statuses {by_status:?}, p50 {:?}, p99 {:?}, max {:?}",
+        "64 clients for 30 s: {} requests, statuses {by_status:?}, p50 {:?}, p99 {:?}, max {:?}",
         latencies.len(),
         pct(0.5),
         pct(0.99),
