@@ -260,8 +260,11 @@ pub fn parse_customer_name(v: &Value) -> Result<String, &'static str> {
     Ok(name.to_string())
 }
 
-/// One `@`, a non-empty local part, a dotted domain, no spaces, at most 254 characters.
-/// The domain is lowercased; the local part is kept as given.
+/// An email address in the form the contract's `format: email` means (RFC 5321, ASCII): a
+/// dot-atom local part of at most 64 characters, one `@`, and a host name of at least two
+/// dot-separated labels (letters, digits and inner hyphens, 1-63 characters each; no
+/// `ab--` label other than `xn--`), at most 254 characters in all. Surrounding whitespace is
+/// trimmed first. The domain is lowercased; the local part is kept as given.
 pub fn parse_email(v: &Value) -> Result<String, &'static str> {
     let Value::String(s) = v else {
         return Err("must be a string");
@@ -271,18 +274,26 @@ pub fn parse_email(v: &Value) -> Result<String, &'static str> {
     if s.chars().count() > 254 {
         return Err("must be at most 254 characters");
     }
-    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(BAD);
-    }
-    let mut parts = s.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
+    let Some((local, domain)) = s.split_once('@') else {
         return Err(BAD);
     };
-    let labels_ok = domain.split('.').count() >= 2 && domain.split('.').all(|l| !l.is_empty());
-    if local.is_empty() || !labels_ok {
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    let local_ok = local.len() <= 64
+        && local
+            .split('.')
+            .all(|a| !a.is_empty() && a.chars().all(atext));
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && (l.get(2..4) != Some("--") || l[..2].eq_ignore_ascii_case("xn"))
+    };
+    let domain_ok = domain.len() <= 253 && domain.contains('.') && domain.split('.').all(label_ok);
+    if !local_ok || !domain_ok {
         return Err(BAD);
     }
-    Ok(format!("{local}@{}", domain.to_lowercase()))
+    Ok(format!("{local}@{}", domain.to_ascii_lowercase()))
 }
 
 /// 1–100 characters after trimming, no control characters.
@@ -813,6 +824,34 @@ mod tests {
         assert!(parse_email(&json!("a@b")).is_err());
         assert!(parse_email(&json!("a@@b.com")).is_err());
         assert!(parse_email(&json!("a b@c.com")).is_err());
+        assert_eq!(
+            parse_email(&json!(" o'neil.k{1}@Mail-1.Example.co.in ")),
+            Ok("o'neil.k{1}@mail-1.example.co.in".into())
+        );
+        assert_eq!(
+            parse_email(&json!("a@xn--80ak6aa92e.com")),
+            Ok("a@xn--80ak6aa92e.com".into())
+        );
+        for bad in [
+            "\u{de}@\u{b3}\u{e4}.n\u{ed}.70",
+            "r\u{e4}hul@example.com",
+            "rahul@ex\u{e4}mple.com",
+            ".a@b.com",
+            "a.@b.com",
+            "a..b@c.com",
+            "\"a b\"@c.com",
+            "a@[1.2.3.4]",
+            "a@-b.com",
+            "a@b-.com",
+            "a@b_c.com",
+            "a@ab--cd.com",
+            "a@b.com.",
+            "a@b..com",
+        ] {
+            assert!(parse_email(&json!(bad)).is_err(), "{bad}");
+        }
+        assert!(parse_email(&json!(format!("{}@b.co", "a".repeat(65)))).is_err());
+        assert!(parse_email(&json!(format!("a@{}.co", "b".repeat(64)))).is_err());
         assert_eq!(parse_dsa_code(&json!("dsa-12")), Ok("DSA-12".into()));
         assert!(parse_dsa_code(&json!("ab")).is_err());
     }

@@ -17,6 +17,7 @@ mod tidy;
 mod back_office;
 mod cors;
 mod duplicates;
+mod fuzz_regressions;
 mod idempotency;
 mod lead_reads;
 mod operations;
