@@ -1,7 +1,7 @@
 //! Back-office use cases (admin keys only; `http` refuses partner keys with 403 before the
 //! body is read): lifecycle moves, RM and lender assignment, disbursement, the audit trail.
 
-use super::leads::{audit, field_change, move_status, visible_lead};
+use super::leads::{audit, audit_changes, field_change, move_status, reload, visible_lead};
 use super::{now_ms, App};
 use crate::db::{self, Conn};
 use crate::error::{Error, FieldErrors, Result};
@@ -159,7 +159,7 @@ pub fn move_lead_status(
             mark_disbursed(c, &lead, offset, now)?;
         }
         let message = db::masters::status_message(c, to.as_str())?;
-        let lead = db::leads::find(c, &lead_id)?.ok_or_else(|| Error::internal("lead vanished"))?;
+        let lead = reload(c, &lead_id)?;
         Ok((lead, message))
     })
 }
@@ -208,7 +208,7 @@ pub fn assign_rm(
             now,
             field_change("assign_rm", "rm_id", old, rm.id.into()),
         )?;
-        db::leads::find(c, &lead_id)?.ok_or_else(|| Error::internal("lead vanished"))
+        reload(c, &lead_id)
     })
 }
 
@@ -263,13 +263,12 @@ pub fn assign_lender(
         db::leads::set_lender(c, lead.row, lender_id, &status, now)?;
         let key = Some(caller.key_id);
         let text = |t: &Option<String>| t.clone().map_or(Value::Null, Value::String);
-        if lead.lender_name.as_deref() != Some(lender_name.as_str()) {
-            audit(c, lead.row, key, now, field_change("assign_lender", "lender_name", text(&lead.lender_name), lender_name.into()))?;
-        }
-        if lead.lender_status.as_deref() != Some(status.as_str()) {
-            audit(c, lead.row, key, now, field_change("assign_lender", "lender_status", text(&lead.lender_status), status.into()))?;
-        }
-        db::leads::find(c, &lead_id)?.ok_or_else(|| Error::internal("lead vanished"))
+        let changes = vec![
+            ("lender_name", text(&lead.lender_name), lender_name.into()),
+            ("lender_status", text(&lead.lender_status), status.into()),
+        ];
+        audit_changes(c, lead.row, key, now, "assign_lender", changes)?;
+        reload(c, &lead_id)
     })
 }
 
@@ -394,17 +393,7 @@ pub fn record_disbursement(
                 text(date.as_deref()),
             ),
         ];
-        for (field, old, new) in changes {
-            if old != new {
-                audit(
-                    c,
-                    lead.row,
-                    key,
-                    now,
-                    field_change("disbursement", field, old, new),
-                )?;
-            }
-        }
+        audit_changes(c, lead.row, key, now, "disbursement", changes.into())?;
         if status == "disbursed" {
             move_status(
                 c,
@@ -415,7 +404,7 @@ pub fn record_disbursement(
                 now,
             )?;
         }
-        db::leads::find(c, &lead_id)?.ok_or_else(|| Error::internal("lead vanished"))
+        reload(c, &lead_id)
     })
 }
 

@@ -57,6 +57,28 @@ pub(super) fn field_change(action: &str, field: &str, old: Value, new: Value) ->
     }
 }
 
+/// Appends an audit line for each (field, old, new) whose value changed.
+pub(super) fn audit_changes(
+    c: &Conn,
+    row: i64,
+    key_id: Option<i64>,
+    now: i64,
+    action: &str,
+    changes: Vec<(&str, Value, Value)>,
+) -> Result<()> {
+    for (field, old, new) in changes {
+        if old != new {
+            audit(c, row, key_id, now, field_change(action, field, old, new))?;
+        }
+    }
+    Ok(())
+}
+
+/// The lead as it now stands inside the current write.
+pub(super) fn reload(c: &Conn, lead_id: &str) -> Result<Lead> {
+    db::leads::find(c, lead_id)?.ok_or_else(|| Error::internal("lead vanished"))
+}
+
 /// Moves the lead and appends the journey entry and audit line; the caller has checked the
 /// move.
 pub(super) fn move_status(
@@ -232,8 +254,7 @@ fn create_lead_once(
         for t in &product.required_documents {
             db::leads::add_pending(c, row, t)?;
         }
-        let mut lead = db::leads::find(c, &lead_id)?
-            .ok_or_else(|| Error::internal("created lead vanished"))?;
+        let mut lead = reload(c, &lead_id)?;
         if product.required_documents.is_empty() {
             move_status(
                 c,
@@ -300,17 +321,14 @@ pub fn update_lead(
             ("city", text(&before.city), text(&lead.city)),
             ("email", text(&before.email), text(&lead.email)),
         ];
-        for (field, old, new) in changes {
-            if old != new {
-                audit(
-                    c,
-                    lead.row,
-                    Some(caller.key_id),
-                    now,
-                    field_change("update", field, old, new),
-                )?;
-            }
-        }
+        audit_changes(
+            c,
+            lead.row,
+            Some(caller.key_id),
+            now,
+            "update",
+            changes.into(),
+        )?;
         Ok(lead)
     })
 }
