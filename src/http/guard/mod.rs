@@ -226,7 +226,11 @@ fn refusal(id: &str, status: u16, message: &str) -> Vec<u8> {
     };
     let body = serde_json::json!({ "success": false, "message": message }).to_string();
     // A 503 is worth retrying shortly; say so, as the workers' own 503 does.
-    let retry = if status == 503 { "Retry-After: 1\r\n" } else { "" };
+    let retry = if status == 503 {
+        "Retry-After: 1\r\n"
+    } else {
+        ""
+    };
     format!(
         "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n{retry}X-Request-Id: {id}\r\n\r\n{body}",
         body.len()
