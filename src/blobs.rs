@@ -37,7 +37,8 @@ const HEAD_LEN: usize = 16;
 
 impl Blobs {
     pub fn open(dir: &Path) -> Result<Blobs> {
-        fs::create_dir_all(dir.join("tmp"))?;
+        create_private_dir(dir)?;
+        create_private_dir(&dir.join("tmp"))?;
         Ok(Blobs {
             dir: dir.to_path_buf(),
         })
@@ -100,7 +101,7 @@ impl Blobs {
             .parent()
             .ok_or_else(|| Error::internal("blob path has no folder"))?;
         let new_folder = !folder.is_dir();
-        fs::create_dir_all(folder)?;
+        create_private_dir(folder)?;
         staged.file.as_file().sync_all()?;
         // KYC documents are readable by the service's user only.
         set_private(staged.file.path())?;

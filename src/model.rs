@@ -234,8 +234,15 @@ fn decimal_to_paise(s: &str) -> Option<i128> {
     Some(if neg { -value } else { value })
 }
 
+/// Bidirectional embeddings, overrides and isolates: invisible, and able to make a name read
+/// as something else on a back-office screen. (Zero-width joiners are not among them: Indic
+/// scripts need them.)
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 fn has_control(s: &str) -> bool {
-    s.chars().any(char::is_control)
+    s.chars().any(|c| c.is_control() || is_bidi_control(c))
 }
 
 /// 2–100 characters of any script after trimming; no control characters; at least one letter.
@@ -817,6 +824,11 @@ mod tests {
         assert!(parse_customer_name(&json!("A")).is_err());
         assert!(parse_customer_name(&json!("12345")).is_err());
         assert!(parse_customer_name(&json!("Ab\u{0007}c")).is_err());
+        assert!(parse_customer_name(&json!("\u{202E}evil name")).is_err());
+        assert!(
+            parse_customer_name(&json!("क्\u{200D}ष")).is_ok(),
+            "ZWJ stays allowed"
+        );
         assert_eq!(
             parse_email(&json!("A.b+x@Example.COM")),
             Ok("A.b+x@example.com".into())

@@ -97,6 +97,7 @@ impl Db {
         trace::install(&conn);
         migrate(&mut conn)?;
         seed(&mut conn)?;
+        make_private(path);
         Ok(Db {
             path: path.to_path_buf(),
             readers: Mutex::new(Vec::new()),
@@ -158,6 +159,22 @@ impl Db {
             .unwrap_or_else(|p| p.into_inner())
             .clear();
     }
+}
+
+/// The database and its WAL files hold customers' data: readable by the service's user only,
+/// whatever the umask.
+fn make_private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {

@@ -19,6 +19,9 @@ pub fn media_type(req: &Request) -> Option<String> {
 
 /// The declared `Content-Length`, refusing it at once when over `limit`.
 pub fn check_declared_length(req: &Request, limit: u64, what: &str) -> Result<()> {
+    if req.header(super::guard::TOO_LARGE_HEADER).is_some() {
+        return Err(too_large(what, limit));
+    }
     if let Some(v) = req.header("Content-Length") {
         let n: u64 = v
             .trim()

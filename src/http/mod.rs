@@ -298,8 +298,8 @@ fn handle(ctx: &Ctx, req: &Request) -> Response {
 }
 
 fn dispatch(ctx: &Ctx, req: &Request) -> Outcome {
-    let path = req.url();
-    let (route, params) = match router::resolve(req.method(), &path) {
+    let path = req.raw_url().split('?').next().unwrap_or("");
+    let (route, params) = match router::resolve(req.method(), path) {
         Resolved::Found(route, params) => (route, params),
         Resolved::MethodNotAllowed(allow) => {
             return Outcome {
@@ -333,7 +333,18 @@ fn dispatch(ctx: &Ctx, req: &Request) -> Outcome {
             };
         }
     }
-    let caller = match app::authenticate(&ctx.app, req.header("X-API-Key")) {
+    // Two keys in one request are ambiguous: refuse rather than pick one.
+    let presented: Vec<&str> = req
+        .headers()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("X-API-Key"))
+        .map(|(_, v)| v)
+        .collect();
+    let key = if presented.len() == 1 {
+        Some(presented[0])
+    } else {
+        None
+    };
+    let caller = match app::authenticate(&ctx.app, key) {
         Ok(c) => c,
         Err(e) => {
             if watched && matches!(e, Error::Unauthorized) {

@@ -90,6 +90,26 @@ pub enum Resolved {
     NotFound,
 }
 
+/// Percent-decodes one path segment; `None` when it is not valid UTF-8 once decoded.
+fn decode_segment(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Matches the raw (still percent-encoded) path against a pattern segment by segment, so
+/// that an encoded `/` (`%2F`) stays inside its segment.
 fn matches(pattern: &str, path: &str) -> Option<Vec<String>> {
     let mut params = Vec::new();
     let mut p = pattern.split('/');
@@ -97,13 +117,17 @@ fn matches(pattern: &str, path: &str) -> Option<Vec<String>> {
     loop {
         match (p.next(), s.next()) {
             (None, None) => return Some(params),
-            (Some(pp), Some(ss)) if pp.starts_with('{') => {
-                if ss.is_empty() {
+            (Some(pp), Some(ss)) => {
+                let ss = decode_segment(ss)?;
+                if pp.starts_with('{') {
+                    if ss.is_empty() {
+                        return None;
+                    }
+                    params.push(ss);
+                } else if pp != ss {
                     return None;
                 }
-                params.push(ss.to_string());
             }
-            (Some(pp), Some(ss)) if pp == ss => {}
             _ => return None,
         }
     }

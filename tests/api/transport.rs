@@ -726,3 +726,108 @@ fn the_server_accepts_again_after_running_out_of_file_descriptors() {
     healthz(addr);
     child.kill_now();
 }
+
+// Requests a careless or hostile client sends, found by trying the server as a newcomer.
+
+/// Raw UTF-8 in the request target is a JSON 400 (the workers' parser would drop the
+/// connection, and each one used to cost a worker connection and a 503).
+#[test]
+fn raw_non_ascii_in_the_target_is_a_json_400() {
+    let app = spawn_app();
+    let addr = app.addr();
+    for target in ["/healthz?x=\u{e9}", "/api/v1/leads/LD\u{915}"] {
+        let req = format!("GET {target} HTTP/1.1\r\nHost: t\r\nX-API-Key: {ADMIN_KEY}\r\n\r\n");
+        let (raw, _) = exchange(addr, req.as_bytes());
+        raw.assert_json_error(400);
+    }
+    healthz(addr);
+}
+
+/// A body declared larger than any operation accepts is never read, but the checks that come
+/// before 413 in the order of precedence still answer first.
+#[test]
+fn an_oversized_declared_body_keeps_the_order_of_precedence() {
+    let app = spawn_app();
+    let addr = app.addr();
+    let lead = app.admin().new_lead("9700000101");
+    let huge = "Content-Length: 20000000\r\n";
+    let cases = [
+        (format!("POST /api/v1/nope HTTP/1.1\r\nHost: t\r\nX-API-Key: {ADMIN_KEY}\r\n{huge}\r\n"), 404),
+        (format!("DELETE /api/v1/leads/{lead} HTTP/1.1\r\nHost: t\r\nX-API-Key: {ADMIN_KEY}\r\n{huge}\r\n"), 405),
+        (format!("POST /api/v1/leads HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n{huge}\r\n"), 401),
+        (format!("POST /api/v1/leads HTTP/1.1\r\nHost: t\r\nX-API-Key: {ADMIN_KEY}\r\nContent-Type: text/plain\r\n{huge}\r\n"), 415),
+        (format!("POST /api/v1/leads HTTP/1.1\r\nHost: t\r\nX-API-Key: {ADMIN_KEY}\r\nContent-Type: application/json\r\n{huge}\r\n"), 413),
+    ];
+    for (req, status) in cases {
+        let (raw, _) = exchange(addr, req.as_bytes());
+        raw.assert_json_error(status);
+    }
+    healthz(addr);
+}
+
+#[test]
+fn absolute_form_targets_are_served_as_their_path() {
+    let app = spawn_app();
+    let req = format!(
+        "GET http://127.0.0.1/api/v1/statuses HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {ADMIN_KEY}\r\n\r\n"
+    );
+    let (raw, _) = exchange(app.addr(), req.as_bytes());
+    assert_eq!(raw.status, 200);
+    assert_eq!(raw.json()["data"][0], json!("new"));
+}
+
+#[test]
+fn an_encoded_slash_stays_inside_its_segment() {
+    let app = spawn_app();
+    let c = app.admin();
+    let lead = c.new_lead("9700000102");
+    let r = c.get(&format!("/api/v1/leads/{lead}%2Fstatus"));
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(r.body["message"], json!("Lead not found."));
+    // An encoded character that is not a separator is decoded as usual.
+    let encoded: String = lead.replace("LD", "L%44");
+    assert_eq!(c.get(&format!("/api/v1/leads/{encoded}")).status, 200);
+}
+
+#[test]
+fn a_lowercase_method_is_405_and_a_missing_host_is_400() {
+    let app = spawn_app();
+    let addr = app.addr();
+    let (raw, _) = exchange(addr, b"get /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+    raw.assert_json_error(405);
+    let (raw, _) = exchange(addr, b"GET /healthz HTTP/1.1\r\n\r\n");
+    raw.assert_json_error(400);
+    // HTTP/1.0 needs no Host.
+    let (raw, _) = exchange(addr, b"GET /healthz HTTP/1.0\r\n\r\n");
+    assert_eq!(raw.status, 200);
+}
+
+#[test]
+fn two_api_keys_in_one_request_are_refused() {
+    let app = spawn_app();
+    let req = format!(
+        "GET /api/v1/statuses HTTP/1.1\r\nHost: t\r\nX-API-Key: {ADMIN_KEY}\r\nX-API-Key: bogus\r\n\r\n"
+    );
+    let (raw, _) = exchange(app.addr(), req.as_bytes());
+    raw.assert_json_error(401);
+}
+
+#[test]
+fn bidi_overrides_in_a_name_are_refused_and_the_database_is_private() {
+    let app = spawn_app();
+    let c = app.admin();
+    let r = c.create_lead(&json!({"product": "Personal Loan", "customer_name": "\u{202E}evil name", "mobile": "9700000103"}));
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.error_fields(), vec!["customer_name".to_string()]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for name in ["dhanita.db", "dhanita.db-wal"] {
+            let mode = std::fs::metadata(app.dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
+    }
+}

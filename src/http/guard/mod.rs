@@ -35,6 +35,12 @@ use std::time::{Duration, Instant};
 /// copy of it sent by a client is dropped.
 pub const CLIENT_ADDR_HEADER: &str = "X-Dhanita-Client-Addr";
 
+/// Tells the workers that the request declared a body larger than any operation accepts,
+/// which the guard did not read: they answer 413 where they would read a body, after the
+/// checks that come first (route, method, key, role, content type). Any copy of it sent by
+/// a client is dropped.
+pub const TOO_LARGE_HEADER: &str = "X-Dhanita-Body-Too-Large";
+
 /// Marks the guard's own check of a new worker connection (not logged). Any copy of it
 /// sent by a client is dropped.
 pub const PROBE_HEADER: &str = "X-Dhanita-Probe";
@@ -80,6 +86,8 @@ pub(super) enum Stop {
     Quiet,
     /// Refuse with this status and message, then close.
     Refuse(u16, &'static str),
+    /// Answered; drop what the client may still be sending (bounded), then close.
+    Drain,
 }
 
 /// Starts the accept loop on `listener`; stops when `stop` is set (and the listener is
@@ -175,7 +183,9 @@ fn serve_connection(
                     break Stop::Refuse(503, "The server could not answer; try again.");
                 }
             };
-        let closing = !head.keep_alive || stop.load(Ordering::SeqCst);
+        // The unread body of a too-large request still stands between us and any next request.
+        let too_large = matches!(head.body, request::Body::TooLarge);
+        let closing = too_large || !head.keep_alive || stop.load(Ordering::SeqCst);
         if closing && answer.head.ends_with(b"\r\n\r\n") {
             answer.head.truncate(answer.head.len() - 2);
             answer.head.extend_from_slice(b"Connection: close\r\n\r\n");
@@ -183,6 +193,9 @@ fn serve_connection(
         let client = reader.get_mut();
         if client.write_all(&answer.head).is_err() || answer.body.send_to(client).is_err() {
             break Stop::Quiet;
+        }
+        if too_large {
+            break Stop::Drain;
         }
         if closing {
             break Stop::Quiet;
@@ -194,6 +207,8 @@ fn serve_connection(
         log::info!("{id} refused {status} before the workers: {message}");
         let mut c = &client;
         let _ = c.write_all(&refusal(&id, status, message));
+    }
+    if matches!(outcome, Stop::Refuse(..) | Stop::Drain) {
         // Read (and drop) what the client may still be sending, within bounds, so that a
         // client that writes its whole body before reading (most do) sees the refusal
         // rather than a reset connection.

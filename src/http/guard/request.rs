@@ -2,7 +2,7 @@
 //! framing only) and its body, collected whole before anything reaches a worker.
 
 use super::spool::Spool;
-use super::{Limits, Stop, CLIENT_ADDR_HEADER};
+use super::{Limits, Stop, CLIENT_ADDR_HEADER, TOO_LARGE_HEADER};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,6 +25,8 @@ pub(super) enum Body {
     None,
     Length(u64),
     Chunked,
+    /// Declared larger than any operation accepts: never read.
+    TooLarge,
 }
 
 pub(super) fn set_timeout(reader: &BufReader<TcpStream>, t: Duration) {
@@ -134,9 +136,31 @@ pub(super) fn read_head(
     else {
         return Err(Stop::Refuse(400, "The request line is not valid."));
     };
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) || target.is_empty() {
+    // A method is any token (the router answers 405 for one it does not serve); a target is
+    // visible ASCII only (the workers' parser drops the connection on anything else).
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    let visible = |b: u8| (0x21..0x7f).contains(&b);
+    if method.is_empty() || !method.bytes().all(tchar) || target.is_empty() {
         return Err(Stop::Refuse(400, "The request line is not valid."));
     }
+    if !target.bytes().all(visible) {
+        return Err(Stop::Refuse(
+            400,
+            "The request target holds bytes outside printable ASCII; percent-encode them.",
+        ));
+    }
+    // Absolute form (`GET http://host/path`) is served as its path (RFC 9112 §3.2.2).
+    let target = match target.split_once("://") {
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") =>
+        {
+            match rest.find('/') {
+                Some(i) => &rest[i..],
+                None => "/",
+            }
+        }
+        _ => target,
+    };
     let is_head = method == "HEAD";
     let http10 = match version {
         "HTTP/1.1" => false,
@@ -151,6 +175,7 @@ pub(super) fn read_head(
     let mut codings: Vec<String> = Vec::new();
     let mut connection = String::new();
     let mut expects_continue = false;
+    let mut has_host = false;
     loop {
         read_line(reader, &mut line, &mut used, deadline, limits)?;
         let raw = trim_eol(&line);
@@ -193,6 +218,7 @@ pub(super) fn read_head(
         }
         if name.eq_ignore_ascii_case(CLIENT_ADDR_HEADER)
             || name.eq_ignore_ascii_case(super::PROBE_HEADER)
+            || name.eq_ignore_ascii_case(TOO_LARGE_HEADER)
             || name.eq_ignore_ascii_case("te")
         {
             continue;
@@ -208,6 +234,8 @@ pub(super) fn read_head(
             continue;
         } else if name.eq_ignore_ascii_case("keep-alive") {
             continue;
+        } else if name.eq_ignore_ascii_case("host") {
+            has_host = true;
         }
         forward.extend_from_slice(raw);
         forward.extend_from_slice(b"\r\n");
@@ -224,12 +252,9 @@ pub(super) fn read_head(
             }
             match v.parse::<u64>() {
                 Ok(n) if n <= limits.max_body_bytes => Body::Length(n),
-                _ => {
-                    return Err(Stop::Refuse(
-                        413,
-                        "The request body is larger than any operation accepts.",
-                    ))
-                }
+                // Not read: the workers still judge route, method, key and content type
+                // first, and answer 413 where they would read the body.
+                _ => Body::TooLarge,
             }
         }
         (0, 1) if codings[0] == "chunked" => Body::Chunked,
@@ -247,6 +272,15 @@ pub(super) fn read_head(
             ))
         }
     };
+    if !http10 && !has_host {
+        return Err(Stop::Refuse(
+            400,
+            "An HTTP/1.1 request needs a Host header.",
+        ));
+    }
+    if matches!(body, Body::TooLarge) {
+        forward.extend_from_slice(format!("{TOO_LARGE_HEADER}: 1\r\n").as_bytes());
+    }
     let keep_alive = if http10 {
         connection.contains("keep-alive")
     } else {
@@ -348,7 +382,7 @@ pub(super) fn receive_body(
 ) -> Result<Spool, Stop> {
     set_timeout(reader, limits.body_timeout);
     let mut spool = Spool::new(limits.buffer_body_bytes);
-    if matches!(head.body, Body::None) {
+    if matches!(head.body, Body::None | Body::TooLarge) {
         return Ok(spool);
     }
     if head.expects_continue {
@@ -360,7 +394,7 @@ pub(super) fn receive_body(
     match head.body {
         Body::Length(n) => copy_exact(reader, &mut spool, n)?,
         Body::Chunked => read_chunks(reader, &mut spool, limits)?,
-        Body::None => {}
+        Body::None | Body::TooLarge => {}
     }
     Ok(spool)
 }
