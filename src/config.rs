@@ -169,7 +169,12 @@ impl Config {
                 "limits.file_bytes",
                 file.limits.file_bytes.unwrap_or(10 << 20),
             )?,
-            requests_per_minute: file.limits.requests_per_minute.unwrap_or(6000),
+            requests_per_minute: match env("DHANITA_REQUESTS_PER_MINUTE") {
+                Some(n) => n
+                    .parse()
+                    .map_err(|_| format!("DHANITA_REQUESTS_PER_MINUTE {n:?} is not a number"))?,
+                None => file.limits.requests_per_minute.unwrap_or(6000),
+            },
             api_key: env("DHANITA_API_KEY"),
             allow_duplicates: match file.leads.duplicates.as_deref() {
                 None | Some("reject") => false,
@@ -236,6 +241,19 @@ mod tests {
         Config::load(&flags, &move |k| {
             env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
         })
+    }
+
+    #[test]
+    fn rate_limit_from_file_then_env() {
+        let file = "[limits]\nrequests_per_minute = 120\n";
+        let c = load_with(file, &[], Overrides::default()).unwrap();
+        assert_eq!(c.requests_per_minute, 120);
+        let env = [("DHANITA_REQUESTS_PER_MINUTE", "0")];
+        let c = load_with(file, &env, Overrides::default()).unwrap();
+        assert_eq!(c.requests_per_minute, 0);
+        let env = [("DHANITA_REQUESTS_PER_MINUTE", "lots")];
+        let e = load_with(file, &env, Overrides::default()).unwrap_err();
+        assert!(e.contains("DHANITA_REQUESTS_PER_MINUTE"), "{e}");
     }
 
     #[test]

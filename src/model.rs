@@ -754,9 +754,7 @@ pub fn local_date(ms: i64, offset: chrono::FixedOffset) -> String {
 
 /// RFC 3339 with the office's offset, to the second: `2026-05-18T10:42:07+05:30`.
 pub fn rfc3339(ms: i64, offset: chrono::FixedOffset) -> String {
-    local_time(ms, offset)
-        .format("%Y-%m-%dT%H:%M:%S%:z")
-        .to_string()
+    local_time(ms, offset).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
 fn local_time(ms: i64, offset: chrono::FixedOffset) -> chrono::DateTime<chrono::FixedOffset> {

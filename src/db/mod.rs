@@ -64,8 +64,13 @@ impl From<rusqlite::Error> for Error {
     }
 }
 
+/// Prepared statements kept per connection: more than the server's distinct statements, so
+/// none is parsed twice (rusqlite keeps 16 by default).
+const STATEMENT_CACHE: usize = 256;
+
 fn configure(conn: &Connection, sync: Synchronous) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     let sync = match sync {
         Synchronous::Full => "FULL",
         Synchronous::Normal => "NORMAL",
@@ -125,11 +130,11 @@ impl Db {
             Some(c) => c,
             None => self.open_reader()?,
         };
-        conn.execute_batch("BEGIN")?;
+        exec(&conn, "BEGIN")?;
         let conn = Conn(conn);
         let result = f(&conn);
         let conn = conn.0;
-        if conn.execute_batch("ROLLBACK").is_ok() {
+        if exec(&conn, "ROLLBACK").is_ok() {
             let mut idle = self.readers.lock().unwrap_or_else(|p| p.into_inner());
             if idle.len() < MAX_IDLE_READERS {
                 idle.push(conn);
@@ -144,8 +149,9 @@ impl Db {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // 1 MiB of page cache per reader (SQLite's default is 2 MiB): with a reader per
-        // worker, memory stays bounded on a large database; the OS caches the file anyway.
+        // handler slot, memory stays bounded on a large database; the OS caches the file anyway.
         conn.execute_batch("PRAGMA cache_size = -1024")?;
         trace::install(&conn);
         Ok(conn)
@@ -159,6 +165,12 @@ impl Db {
             .unwrap_or_else(|p| p.into_inner())
             .clear();
     }
+}
+
+/// Runs one statement without results from the connection's statement cache (parsing
+/// `BEGIN` and `COMMIT` on every request costs more than running them).
+pub(crate) fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 /// The database and its WAL files hold customers' data: readable by the service's user only,

@@ -99,7 +99,7 @@ fn run(conn: Conn, rx: mpsc::Receiver<Job>) {
 }
 
 fn commit_batch(conn: &Conn, batch: Vec<Job>) {
-    if let Err(e) = conn.0.execute_batch("BEGIN IMMEDIATE") {
+    if let Err(e) = super::exec(&conn.0, "BEGIN IMMEDIATE") {
         log::error!("cannot begin a write transaction: {e}");
         for job in batch {
             job(None);
@@ -113,16 +113,17 @@ fn commit_batch(conn: &Conn, batch: Vec<Job>) {
             job(None);
             continue;
         }
-        if let Err(e) = conn.0.execute_batch("SAVEPOINT job") {
+        if let Err(e) = super::exec(&conn.0, "SAVEPOINT job") {
             broken = Some(e.to_string());
             job(None);
             continue;
         }
         let delivery = job(Some(conn));
         let end = if delivery.is_some() {
-            conn.0.execute_batch("RELEASE job")
+            super::exec(&conn.0, "RELEASE job")
         } else {
-            conn.0.execute_batch("ROLLBACK TO job; RELEASE job")
+            super::exec(&conn.0, "ROLLBACK TO job")
+                .and_then(|()| super::exec(&conn.0, "RELEASE job"))
         };
         if let Err(e) = end {
             broken = Some(e.to_string());
@@ -131,7 +132,7 @@ fn commit_batch(conn: &Conn, batch: Vec<Job>) {
     }
     let outcome = match broken {
         Some(e) => Err(e),
-        None => conn.0.execute_batch("COMMIT").map_err(|e| e.to_string()),
+        None => super::exec(&conn.0, "COMMIT").map_err(|e| e.to_string()),
     };
     match outcome {
         Ok(()) => {
@@ -141,7 +142,7 @@ fn commit_batch(conn: &Conn, batch: Vec<Job>) {
         }
         Err(e) => {
             log::error!("write batch of {} failed: {e}", deliveries.len());
-            let _ = conn.0.execute_batch("ROLLBACK");
+            let _ = super::exec(&conn.0, "ROLLBACK");
             for d in deliveries {
                 d(Err(Error::Unavailable(format!("storage: {e}"))));
             }

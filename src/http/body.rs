@@ -39,7 +39,7 @@ pub fn too_large(what: &str, limit: u64) -> Error {
 }
 
 /// Reads a JSON object body of at most `limit` bytes.
-pub fn json_object(req: &Request, limit: u64) -> Result<Map<String, Value>> {
+pub fn json_object(req: &Request, body: &mut dyn Read, limit: u64) -> Result<Map<String, Value>> {
     let is_json = media_type(req)
         .map(|m| m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")))
         .unwrap_or(false);
@@ -50,11 +50,9 @@ pub fn json_object(req: &Request, limit: u64) -> Result<Map<String, Value>> {
     }
     check_declared_length(req, limit, "The request body")?;
     let mut buf = Vec::new();
-    if let Some(body) = req.data() {
-        body.take(limit + 1)
-            .read_to_end(&mut buf)
-            .map_err(|_| Error::BadRequest("The request body could not be read.".into()))?;
-    }
+    body.take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(|_| Error::BadRequest("The request body could not be read.".into()))?;
     if buf.len() as u64 > limit {
         return Err(too_large("The request body", limit));
     }

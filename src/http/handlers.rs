@@ -13,6 +13,7 @@ use chrono::FixedOffset;
 use rouille::{Request, Response};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+use std::io::Read;
 
 /// The `Idempotency-Key` header, checked, if sent.
 fn idempotency_key(req: &Request) -> Result<Option<String>> {
@@ -63,6 +64,7 @@ fn answered<T>(answer: app::Created<T>, fresh: impl FnOnce(&T) -> Response) -> R
 pub(super) fn route(
     ctx: &Ctx,
     req: &Request,
+    body: &mut dyn Read,
     route: Route,
     params: &[String],
     caller: &Caller,
@@ -104,7 +106,7 @@ pub(super) fn route(
                 .collect::<Vec<_>>()))
         }
         (Route::Leads, "POST") => {
-            let body = json_object(req, json_limit)?;
+            let body = json_object(req, body, json_limit)?;
             let idem = idempotency(req, "create_lead", "", &body, move |lead: &Lead| {
                 (201, envelope_bytes(&LeadJson::from(lead, tz)))
             })?;
@@ -120,7 +122,7 @@ pub(super) fn route(
             ))
         }
         (Route::Lead, "PATCH") => {
-            let body = json_object(req, json_limit)?;
+            let body = json_object(req, body, json_limit)?;
             let lead = app::update_lead(a, caller, lead_id, body)?;
             Ok(ok(&LeadJson::from(&lead, tz)))
         }
@@ -136,7 +138,7 @@ pub(super) fn route(
                 .collect::<Vec<_>>()))
         }
         (Route::LeadStatus, "POST") => {
-            let body = json_object(req, json_limit)?;
+            let body = json_object(req, body, json_limit)?;
             let (lead, message) = app::move_lead_status(a, caller, lead_id, body)?;
             Ok(ok(&LeadStatusJson {
                 lead_id: &lead.lead_id,
@@ -155,7 +157,7 @@ pub(super) fn route(
             }))
         }
         (Route::Disbursement, "PUT") => {
-            let body = json_object(req, json_limit)?;
+            let body = json_object(req, body, json_limit)?;
             let lead = app::record_disbursement(a, caller, lead_id, body)?;
             Ok(ok(&DisbursementJson::from(&lead)))
         }
@@ -164,12 +166,12 @@ pub(super) fn route(
             Ok(ok(&DisbursementJson::from(&lead)))
         }
         (Route::Rm, "PUT") => {
-            let body = json_object(req, json_limit)?;
+            let body = json_object(req, body, json_limit)?;
             let lead = app::assign_rm(a, caller, lead_id, body)?;
             Ok(ok(&RmLenderJson::from(&lead)))
         }
         (Route::Lender, _) => {
-            let body = json_object(req, json_limit)?;
+            let body = json_object(req, body, json_limit)?;
             let lead = app::assign_lender(a, caller, lead_id, body)?;
             Ok(ok(&RmLenderJson::from(&lead)))
         }
@@ -193,7 +195,7 @@ pub(super) fn route(
             Ok(ok(&RmLenderJson::from(&lead)))
         }
         (Route::Documents, "POST") => {
-            let input = read_upload(req, &a.blobs, ctx.settings.max_file_bytes)?;
+            let input = read_upload(req, body, &a.blobs, ctx.settings.max_file_bytes)?;
             let print = app::upload_fingerprint(lead_id, &input);
             let idem = idempotency_key(req)?.map(|key| app::IdemRequest {
                 key,
@@ -224,12 +226,12 @@ pub(super) fn route(
         }
         (Route::Document, "PATCH") => {
             let document_id = params.get(1).map(String::as_str).unwrap_or("");
-            let body = json_object(req, json_limit)?;
+            let body = json_object(req, body, json_limit)?;
             let doc = app::update_document(a, caller, lead_id, document_id, body)?;
             Ok(ok(&DocumentJson::from(&doc, tz)))
         }
         (Route::Notes, "POST") => {
-            let body = json_object(req, json_limit)?;
+            let body = json_object(req, body, json_limit)?;
             let owned_id = lead_id.to_string();
             let idem = idempotency(req, "add_note", lead_id, &body, move |n: &Note| {
                 (201, note_body(n, &owned_id, tz))

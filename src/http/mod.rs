@@ -1,5 +1,5 @@
-//! The only module that knows rouille. It owns the listening socket and the worker pool,
-//! routing, authentication, body limits, JSON/multipart parsing, and the one mapping from
+//! The only module that knows rouille (for its request and response types). It owns the
+//! listening socket (see `guard`), routing, authentication, body limits, JSON/multipart parsing, and the one mapping from
 //! `Error` to a JSON response. Every answer, including 404 on unknown routes, 405 and a
 //! panicking handler's 500, is the JSON envelope with an `X-Request-Id`.
 
@@ -18,15 +18,13 @@ use crate::error::{Error, Result};
 use rouille::{Request, Response};
 use router::{Resolved, Route};
 use serde::Serialize;
+use std::io::Read;
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-/// How long a shutdown waits for the requests in flight.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the HTTP layer needs to know.
 #[derive(Debug, Clone)]
@@ -41,86 +39,48 @@ pub struct HttpSettings {
     pub cors_origins: Vec<String>,
 }
 
-/// The guard and the worker pool, running: what `start` and the bench's constant server
-/// share.
+/// The server running: what `start` and the bench's constant server share.
 pub(crate) struct Running {
     pub addr: SocketAddr,
     stop: Arc<AtomicBool>,
-    workers_stop: Arc<AtomicBool>,
-    guard: Option<JoinHandle<()>>,
-    workers: Option<JoinHandle<()>>,
+    server: Option<JoinHandle<()>>,
 }
 
 impl Running {
-    /// Binds `settings.listen`, starts `settings.threads` workers running `handler` on a
-    /// loopback port, then the guard in front of them.
+    /// Binds `settings.listen` and serves it with `handler`, running at most
+    /// `settings.threads` requests at once.
     pub(crate) fn launch<F>(settings: &HttpSettings, handler: F) -> Result<Running>
     where
-        F: Send + Sync + 'static + Fn(&Request) -> Response,
+        F: Send + Sync + 'static + Fn(&Request, &mut dyn Read) -> Response,
     {
         let listener = std::net::TcpListener::bind(settings.listen.as_str()).map_err(|e| {
             Error::Unavailable(format!("cannot listen on {}: {e}", settings.listen))
         })?;
         let addr = listener.local_addr().map_err(Error::internal)?;
-        // The workers listen on a loopback port that only the guard uses.
-        let server = rouille::Server::new("127.0.0.1:0", handler)
-            .map_err(|e| Error::Unavailable(format!("cannot start the worker pool: {e}")))?
-            .pool_size(settings.threads.max(1));
-        let backend = server.server_addr();
         let stop = Arc::new(AtomicBool::new(false));
-        // The workers stop after the guard has finished its connections' requests.
-        let workers_stop = Arc::new(AtomicBool::new(false));
-        let flag = workers_stop.clone();
-        let workers = std::thread::Builder::new()
-            .name("dhanita-workers".into())
-            .spawn(move || {
-                while !flag.load(Ordering::SeqCst) {
-                    server.poll_timeout(Duration::from_millis(100));
-                }
-                // Let the requests in flight finish, but not forever.
-                let (done, finished) = std::sync::mpsc::channel();
-                let joiner = std::thread::spawn(move || {
-                    server.join();
-                    let _ = done.send(());
-                });
-                if finished.recv_timeout(DRAIN_TIMEOUT).is_ok() {
-                    let _ = joiner.join();
-                } else {
-                    log::warn!("requests still in flight after {DRAIN_TIMEOUT:?}; stopping anyway");
-                }
-            })
-            .map_err(Error::internal)?;
         let limits = guard::Limits {
             max_body_bytes: (settings.max_file_bytes + multipart::ENVELOPE_BYTES)
                 .max(settings.max_json_bytes),
             buffer_body_bytes: settings.max_json_bytes,
-            worker_connections: settings.threads.max(1),
+            handlers: settings.threads.max(1),
             ..guard::Limits::default()
         };
-        let mut running = Running {
+        let server = guard::spawn(listener, Arc::new(handler), limits, stop.clone())
+            .map_err(Error::internal)?;
+        Ok(Running {
             addr,
-            stop: stop.clone(),
-            workers_stop,
-            guard: None,
-            workers: Some(workers),
-        };
-        // On failure, `running` is dropped and stops the workers.
-        running.guard =
-            Some(guard::spawn(listener, backend, limits, stop).map_err(Error::internal)?);
-        Ok(running)
+            stop,
+            server: Some(server),
+        })
     }
 
-    /// Stops accepting, lets the connections finish their requests, then stops the workers.
+    /// Stops accepting and lets the connections finish the requests they are on.
     pub(crate) fn shutdown(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(g) = self.guard.take() {
+        if let Some(g) = self.server.take() {
             // Wake the accept loop so it sees the flag.
             let _ = std::net::TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
             let _ = g.join();
-        }
-        self.workers_stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.workers.take() {
-            let _ = t.join();
         }
     }
 }
@@ -139,7 +99,7 @@ pub struct ServerHandle {
 }
 
 impl ServerHandle {
-    /// Stops accepting, lets the workers finish, and closes the store.
+    /// Stops accepting, lets the requests in flight finish, and closes the store.
     pub fn stop(mut self) {
         self.shutdown();
     }
@@ -174,8 +134,7 @@ struct Ctx {
     auth_failures: limits::Limiter<std::net::IpAddr>,
 }
 
-/// Binds the listening socket and serves: the guard accepts connections and passes their
-/// requests to a fixed pool of workers.
+/// Binds the listening socket and serves it.
 pub fn start(app: Arc<App>, settings: HttpSettings) -> Result<ServerHandle> {
     let ctx = Arc::new(Ctx {
         app: app.clone(),
@@ -185,7 +144,7 @@ pub fn start(app: Arc<App>, settings: HttpSettings) -> Result<ServerHandle> {
         per_key: limits::Limiter::new(settings.requests_per_minute),
         auth_failures: limits::Limiter::new(limits::AUTH_FAILURES_PER_MINUTE),
     });
-    let running = Running::launch(&settings, move |req| handle(&ctx, req))?;
+    let running = Running::launch(&settings, move |req, body| handle(&ctx, req, body))?;
     Ok(ServerHandle {
         addr: running.addr,
         running,
@@ -262,29 +221,27 @@ struct Outcome {
     key_id: Option<i64>,
 }
 
-fn handle(ctx: &Ctx, req: &Request) -> Response {
+fn handle(ctx: &Ctx, req: &Request, body: &mut dyn Read) -> Response {
     let started = Instant::now();
     let n = ctx.next_id.fetch_add(1, Ordering::Relaxed);
     let request_id = format!("{:08x}-{n:06}", ctx.id_prefix);
-    let outcome = catch_unwind(AssertUnwindSafe(|| dispatch(ctx, req))).unwrap_or_else(|panic| {
-        let cause = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown".into());
-        log::error!("{request_id} handler panicked: {cause}");
-        Outcome {
-            response: error_response(&Error::Internal(cause)),
-            key_id: None,
-        }
-    });
+    let outcome =
+        catch_unwind(AssertUnwindSafe(|| dispatch(ctx, req, body))).unwrap_or_else(|panic| {
+            let cause = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            log::error!("{request_id} handler panicked: {cause}");
+            Outcome {
+                response: error_response(&Error::Internal(cause)),
+                key_id: None,
+            }
+        });
     let response = cors(&ctx.settings.cors_origins, req, outcome.response)
         .with_unique_header("X-Request-Id", request_id.clone())
         .with_unique_header("Cache-Control", "no-store")
         .with_unique_header("X-Content-Type-Options", "nosniff");
-    if req.header(guard::PROBE_HEADER).is_some() {
-        return response;
-    }
     let path = req.raw_url().split('?').next().unwrap_or("");
     let key = outcome.key_id.map_or("-".to_string(), |k| k.to_string());
     log::info!(
@@ -297,7 +254,7 @@ fn handle(ctx: &Ctx, req: &Request) -> Response {
     response
 }
 
-fn dispatch(ctx: &Ctx, req: &Request) -> Outcome {
+fn dispatch(ctx: &Ctx, req: &Request, body: &mut dyn Read) -> Outcome {
     let path = req.raw_url().split('?').next().unwrap_or("");
     let (route, params) = match router::resolve(req.method(), path) {
         Resolved::Found(route, params) => (route, params),
@@ -320,10 +277,7 @@ fn dispatch(ctx: &Ctx, req: &Request) -> Outcome {
             key_id: None,
         };
     }
-    let client = req
-        .header(guard::CLIENT_ADDR_HEADER)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| req.remote_addr().ip());
+    let client = req.remote_addr().ip();
     let watched = !limits::is_exempt(client);
     if watched {
         if let Err(wait) = ctx.auth_failures.check(&client) {
@@ -371,7 +325,7 @@ fn dispatch(ctx: &Ctx, req: &Request) -> Outcome {
             key_id,
         };
     }
-    let response = handlers::route(ctx, req, route, &params, &caller).unwrap_or_else(|e| {
+    let response = handlers::route(ctx, req, body, route, &params, &caller).unwrap_or_else(|e| {
         if let Error::Internal(cause) | Error::Unavailable(cause) = &e {
             log::error!(
                 "{} {}: {cause}",

@@ -65,7 +65,12 @@ fn boundary(req: &Request) -> Result<String> {
 
 /// Reads the upload. 415 unless multipart/form-data; 413 over `file_limit`; 400 when the
 /// body is not well-formed multipart.
-pub fn read_upload(req: &Request, blobs: &Blobs, file_limit: u64) -> Result<UploadInput> {
+pub fn read_upload(
+    req: &Request,
+    body: &mut dyn Read,
+    blobs: &Blobs,
+    file_limit: u64,
+) -> Result<UploadInput> {
     if media_type(req).as_deref() != Some("multipart/form-data") {
         return Err(Error::UnsupportedMediaType(
             "Content-Type must be multipart/form-data.".into(),
@@ -74,9 +79,6 @@ pub fn read_upload(req: &Request, blobs: &Blobs, file_limit: u64) -> Result<Uplo
     let body_limit = file_limit + ENVELOPE_BYTES;
     check_declared_length(req, body_limit, "The upload")?;
     let boundary = boundary(req)?;
-    let body = req
-        .data()
-        .ok_or_else(|| Error::internal("request body already taken"))?;
     let tripped = Arc::new(AtomicBool::new(false));
     let limited = Limited {
         inner: body,

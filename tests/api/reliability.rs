@@ -326,12 +326,18 @@ fn ids_continue(app: &TestApp, run: usize, leads: &[String], docs: &[String], le
     });
 }
 
+/// A server whose per-key rate limit is off: the load here is about durability, and eight
+/// writers on one key outrun the default 6,000 requests a minute.
+fn unthrottled(data: &Path) -> ServedChild {
+    serve_child_with(data, &[("DHANITA_REQUESTS_PER_MINUTE", "0")])
+}
+
 #[test]
 fn sigkill_mid_load_loses_nothing_acknowledged() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let ledger: Shared = Arc::default();
-    let mut child = serve_child(&data);
+    let mut child = unthrottled(&data);
     let mut report = Vec::new();
     for (run, delay_ms) in [(1usize, 300u64), (2, 700), (3, 1200)] {
         let before = {
@@ -363,7 +369,7 @@ fn sigkill_mid_load_loses_nothing_acknowledged() {
         }
         // The crashed folder passes the check as it is.
         check_passes(&data);
-        child = serve_child(&data);
+        child = unthrottled(&data);
         let app = child.app();
         let (leads, docs) = {
             let l = ledger.lock().unwrap();

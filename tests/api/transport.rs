@@ -831,3 +831,71 @@ fn bidi_overrides_in_a_name_are_refused_and_the_database_is_private() {
         }
     }
 }
+
+/// The listening TCP sockets of process `pid` (Linux): local ports from /proc/net/tcp*
+/// whose socket inode is one of the process's open files.
+#[cfg(target_os = "linux")]
+fn listening_ports(pid: u32) -> Vec<u16> {
+    let mut inodes = std::collections::HashSet::new();
+    for fd in std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+    {
+        if let Ok(target) = std::fs::read_link(fd.path()) {
+            let t = target.to_string_lossy().to_string();
+            if let Some(n) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
+                inodes.insert(n.to_string());
+            }
+        }
+    }
+    let mut ports = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // local_address, state (0A = LISTEN), inode
+            if cols.len() > 9 && cols[3] == "0A" && inodes.contains(cols[9]) {
+                let port = cols[1].rsplit(':').next().unwrap();
+                ports.push(u16::from_str_radix(port, 16).unwrap());
+            }
+        }
+    }
+    ports.sort();
+    ports
+}
+
+/// `serve` listens on its one configured port: no second (internal) port that a local
+/// process could reach past the request checks.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_server_listens_on_exactly_one_port() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = serve_child(&tmp.path().join("data"));
+    let ports = listening_ports(child.child.id());
+    assert_eq!(ports, vec![child.addr.port()], "listening sockets");
+    let (raw, _) = exchange(
+        child.addr,
+        b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    healthz_ok(&raw);
+    child.kill_now();
+}
+
+/// A client cannot pass the server's own too-large marker: a small JSON body sent with it is
+/// judged as the small body it is.
+#[test]
+fn a_client_copy_of_the_too_large_marker_is_ignored() {
+    let app = spawn_app();
+    let body =
+        json!({"product": "Personal Loan", "customer_name": "Marker Test", "mobile": "9700000104"})
+            .to_string();
+    let req = format!(
+        "POST /api/v1/leads HTTP/1.1\r\nHost: t\r\nX-API-Key: {ADMIN_KEY}\r\nContent-Type: application/json\r\nX-Dhanita-Body-Too-Large: 1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let (raw, _) = exchange(app.addr(), req.as_bytes());
+    assert_eq!(raw.status, 201, "{}", String::from_utf8_lossy(&raw.body));
+    assert_eq!(raw.json()["data"]["customer_name"], json!("Marker Test"));
+}

@@ -1,49 +1,48 @@
-//! The connection guard: the process's own front door. It owns the public listening socket
-//! and hands each connection's requests on to the HTTP worker pool (tiny_http under rouille,
-//! bound to a loopback port only the guard talks to), after checking what that stack does not:
+//! The HTTP server: the process's own front door. It owns the listening socket, reads each
+//! connection's requests itself and runs the handler on them, checking what a careless or
+//! hostile client may send:
 //!
 //! - request heads are bounded in size (431) and must arrive within a deadline (a client
 //!   trickling its head in is cut off with a 408); idle keep-alive connections time out;
 //! - a body must be framed one way only: two `Content-Length`s, or `Content-Length` with
 //!   `Transfer-Encoding`, or a transfer coding other than `chunked`, is a 400 and the
 //!   connection is closed (no request smuggling, no misread next request);
-//! - a declared body over the limit is a 413 before any of it is read (tiny_http would
-//!   drain an unread body into one buffer of its declared size: `Content-Length:
-//!   1000000000000` aborted the process);
-//! - every body is received whole (spooled to a temp file past 1 MiB) before a worker sees
-//!   the request, and every answer is received whole before it is written to the client, so
-//!   a slow or stalled client holds only its own guard thread, never a worker; a body that
-//!   stops arriving is dropped after a timeout;
-//! - the workers are reached over a few long-lived connections opened at start-up, so a
-//!   burst of clients or a shortage of file descriptors never reaches tiny_http's own
-//!   accept loop (which loses wake-ups under bursts and dies on EMFILE); the guard's accept
-//!   loop waits and retries instead, and caps the connections it serves at once.
+//! - a declared body over the limit is never read: the handler still judges route, method,
+//!   key, role and content type first, and answers 413 where it would read the body;
+//! - every body is received whole (spooled to a temp file past 1 MiB) before the handler
+//!   runs, so a slow or stalled client holds only its own connection thread, never one of
+//!   the handler slots; a body that stops arriving is dropped after a timeout;
+//! - at most `Limits::handlers` requests are being handled at once, and the accept loop
+//!   waits and retries on a shortage of file descriptors, and caps the connections it
+//!   serves at once.
+//!
+//! Each connection has its own thread, which runs the handler itself: a request costs no
+//! hand-off between threads (on a small machine, waking another thread costs more than
+//! answering most reads).
 
-mod backend;
 mod request;
+mod response;
 mod spool;
 
-use request::{framed, read_head, receive_body};
+use request::{read_head, receive_body};
+use rouille::{Request, Response};
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-/// The header through which the guard tells the workers the client's real address. Any
-/// copy of it sent by a client is dropped.
-pub const CLIENT_ADDR_HEADER: &str = "X-Dhanita-Client-Addr";
+/// What answers a request: the request (its body already received) and a reader of its
+/// body.
+pub type Handler = dyn Fn(&Request, &mut dyn Read) -> Response + Send + Sync;
 
-/// Tells the workers that the request declared a body larger than any operation accepts,
-/// which the guard did not read: they answer 413 where they would read a body, after the
-/// checks that come first (route, method, key, role, content type). Any copy of it sent by
-/// a client is dropped.
+/// Tells the handler that the request declared a body larger than any operation accepts,
+/// which was not read: it answers 413 where it would read a body, after the checks that
+/// come first (route, method, key, role, content type). Any copy of it sent by a client is
+/// dropped.
 pub const TOO_LARGE_HEADER: &str = "X-Dhanita-Body-Too-Large";
-
-/// Marks the guard's own check of a new worker connection (not logged). Any copy of it
-/// sent by a client is dropped.
-pub const PROBE_HEADER: &str = "X-Dhanita-Probe";
 
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -61,8 +60,8 @@ pub struct Limits {
     pub body_timeout: Duration,
     /// Client connections served at once; more are answered 503 and closed.
     pub max_connections: usize,
-    /// Connections to the workers opened at start-up.
-    pub worker_connections: usize,
+    /// Requests handled at once; the others wait (their bodies already received).
+    pub handlers: usize,
 }
 
 impl Default for Limits {
@@ -75,7 +74,7 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(60),
             body_timeout: Duration::from_secs(15),
             max_connections: 1024,
-            worker_connections: 16,
+            handlers: 16,
         }
     }
 }
@@ -90,16 +89,55 @@ pub(super) enum Stop {
     Drain,
 }
 
+/// Counts the requests being handled, up to a bound.
+struct Slots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+struct Slot<'a>(&'a Slots);
+
+impl Slots {
+    fn take(&self) -> Slot<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+        Slot(self)
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.0.freed.notify_one();
+    }
+}
+
+/// What every connection thread shares.
+struct Shared {
+    handler: Arc<Handler>,
+    slots: Slots,
+    limits: Limits,
+}
+
 /// Starts the accept loop on `listener`; stops when `stop` is set (and the listener is
 /// poked with a connection to wake it). Connection threads notice `stop` between requests.
 pub fn spawn(
     listener: TcpListener,
-    workers: SocketAddr,
+    handler: Arc<Handler>,
     limits: Limits,
     stop: Arc<AtomicBool>,
 ) -> io::Result<JoinHandle<()>> {
-    let pool = Arc::new(backend::Pool::new(workers, limits.worker_connections)?);
-    let limits = Arc::new(limits);
+    let shared = Arc::new(Shared {
+        handler,
+        slots: Slots {
+            free: Mutex::new(limits.handlers.max(1)),
+            freed: Condvar::new(),
+        },
+        limits,
+    });
     let active = Arc::new(AtomicUsize::new(0));
     thread::Builder::new()
         .name("dhanita-guard".into())
@@ -111,7 +149,7 @@ pub fn spawn(
                         if stop.load(Ordering::SeqCst) {
                             break;
                         }
-                        if active.load(Ordering::SeqCst) >= limits.max_connections {
+                        if active.load(Ordering::SeqCst) >= shared.limits.max_connections {
                             let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
                             let mut s = &stream;
                             let _ = s.write_all(&refusal(
@@ -122,13 +160,12 @@ pub fn spawn(
                             continue;
                         }
                         active.fetch_add(1, Ordering::SeqCst);
-                        let (pool, limits, stop, active) =
-                            (pool.clone(), limits.clone(), stop.clone(), active.clone());
+                        let (shared, stop, active) = (shared.clone(), stop.clone(), active.clone());
                         let spawned = thread::Builder::new()
                             .name("dhanita-conn".into())
-                            .stack_size(256 * 1024)
+                            .stack_size(512 * 1024)
                             .spawn(move || {
-                                serve_connection(stream, peer.ip(), &pool, &limits, &stop);
+                                serve_connection(stream, peer, &shared, &stop);
                                 active.fetch_sub(1, Ordering::SeqCst);
                             });
                         if let Err(e) = spawned {
@@ -154,44 +191,64 @@ pub fn spawn(
         })
 }
 
-fn serve_connection(
-    client: TcpStream,
-    ip: IpAddr,
-    pool: &backend::Pool,
-    limits: &Limits,
-    stop: &AtomicBool,
-) {
+fn serve_connection(client: TcpStream, peer: SocketAddr, shared: &Shared, stop: &AtomicBool) {
+    let limits = &shared.limits;
     let _ = client.set_nodelay(true);
     let _ = client.set_write_timeout(Some(Duration::from_secs(30)));
     let mut reader = io::BufReader::with_capacity(16 * 1024, client);
     let outcome = loop {
-        let head = match read_head(&mut reader, ip, limits, stop) {
+        let mut head = match read_head(&mut reader, limits, stop) {
             Ok(Some(h)) => h,
             Ok(None) => break Stop::Quiet,
             Err(stop) => break stop,
         };
-        let mut body = match receive_body(&mut reader, &head, limits) {
+        let body = match receive_body(&mut reader, &head, limits) {
             Ok(b) => b,
             Err(stop) => break stop,
         };
-        let forward = framed(&head, body.len);
-        let mut answer =
-            match pool.exchange(&forward, &mut body, head.is_head, limits.buffer_body_bytes) {
-                Ok(a) => a,
-                Err(e) => {
-                    log::error!("the worker pool did not answer: {e}");
-                    break Stop::Refuse(503, "The server could not answer; try again.");
-                }
-            };
+        if body.len > 0 || matches!(head.body, request::Body::Length(_) | request::Body::Chunked) {
+            head.headers
+                .push(("Content-Length".into(), body.len.to_string()));
+        }
+        let mut body = match body.into_reader() {
+            Ok(b) => b,
+            Err(e) => {
+                log::error!("cannot read back a received body: {e}");
+                break Stop::Refuse(
+                    503,
+                    "The server cannot take the request body right now; nothing was stored. Try again.",
+                );
+            }
+        };
+        let request = Request::fake_http_from(
+            peer,
+            std::mem::take(&mut head.method),
+            std::mem::take(&mut head.target),
+            std::mem::take(&mut head.headers),
+            Vec::new(),
+        );
+        let answer = {
+            let _slot = shared.slots.take();
+            catch_unwind(AssertUnwindSafe(|| (shared.handler)(&request, &mut *body)))
+                .unwrap_or_else(|_| {
+                    log::error!("a handler panicked outside the request handling");
+                    response::internal_error()
+                })
+        };
+        drop(body);
         // The unread body of a too-large request still stands between us and any next request.
         let too_large = matches!(head.body, request::Body::TooLarge);
         let closing = too_large || !head.keep_alive || stop.load(Ordering::SeqCst);
-        if closing && answer.head.ends_with(b"\r\n\r\n") {
-            answer.head.truncate(answer.head.len() - 2);
-            answer.head.extend_from_slice(b"Connection: close\r\n\r\n");
-        }
         let client = reader.get_mut();
-        if client.write_all(&answer.head).is_err() || answer.body.send_to(client).is_err() {
+        if response::write(
+            client,
+            answer,
+            head.is_head,
+            closing,
+            limits.buffer_body_bytes,
+        )
+        .is_err()
+        {
             break Stop::Quiet;
         }
         if too_large {
@@ -204,7 +261,7 @@ fn serve_connection(
     let client = reader.into_inner();
     if let Stop::Refuse(status, message) = outcome {
         let id = format!("guard-{:08x}", rand::random::<u32>());
-        log::info!("{id} refused {status} before the workers: {message}");
+        log::info!("{id} refused {status} before the handler: {message}");
         let mut c = &client;
         let _ = c.write_all(&refusal(&id, status, message));
     }
@@ -229,18 +286,9 @@ fn serve_connection(
 
 /// A complete JSON error answer that closes the connection.
 fn refusal(id: &str, status: u16, message: &str) -> Vec<u8> {
-    let reason = match status {
-        400 => "Bad Request",
-        408 => "Request Timeout",
-        417 => "Expectation Failed",
-        413 => "Payload Too Large",
-        431 => "Request Header Fields Too Large",
-        503 => "Service Unavailable",
-        505 => "HTTP Version Not Supported",
-        _ => "Error",
-    };
+    let reason = response::reason(status);
     let body = serde_json::json!({ "success": false, "message": message }).to_string();
-    // A 503 is worth retrying shortly; say so, as the workers' own 503 does.
+    // A 503 is worth retrying shortly; say so, as the handler's own 503 does.
     let retry = if status == 503 {
         "Retry-After: 1\r\n"
     } else {

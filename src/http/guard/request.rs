@@ -1,18 +1,22 @@
 //! Reading one request from a client: its head (bounded, within a deadline, one body
-//! framing only) and its body, collected whole before anything reaches a worker.
+//! framing only) and its body, collected whole before the handler runs.
 
 use super::spool::Spool;
-use super::{Limits, Stop, CLIENT_ADDR_HEADER, TOO_LARGE_HEADER};
+use super::{Limits, Stop, TOO_LARGE_HEADER};
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{IpAddr, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// A parsed request head, enough to frame the body and forward it.
+/// A parsed request head.
 pub(super) struct Head {
-    /// The head as it will be forwarded, without its framing headers and final empty line
-    /// (guard header added, client's copy removed): `forward_body` adds the framing.
-    pub forward: Vec<u8>,
+    pub method: String,
+    /// The origin-form target (path and query), as sent.
+    pub target: String,
+    /// The headers the handler sees: the client's, less framing and connection headers and
+    /// any copy of the server's own marker header (`TOO_LARGE_HEADER`, added when it
+    /// applies). `Content-Length` is added once the body is in.
+    pub headers: Vec<(String, String)>,
     pub body: Body,
     pub keep_alive: bool,
     /// The client waits for `100 Continue` before sending its body; the guard answers it.
@@ -52,7 +56,8 @@ fn read_line(
 ) -> Result<(), Stop> {
     line.clear();
     loop {
-        if let Some(d) = deadline {
+        // Only a read that will wait needs the deadline (a syscall saved per header line).
+        if let (Some(d), true) = (deadline, reader.buffer().is_empty()) {
             let left = d.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(Stop::Refuse(
@@ -98,7 +103,6 @@ pub(super) fn trim_eol(line: &[u8]) -> &[u8] {
 /// Reads and checks one request head. `Ok(None)`: the client closed between requests.
 pub(super) fn read_head(
     reader: &mut BufReader<TcpStream>,
-    ip: IpAddr,
     limits: &Limits,
     stop: &AtomicBool,
 ) -> Result<Option<Head>, Stop> {
@@ -108,6 +112,9 @@ pub(super) fn read_head(
     loop {
         if stop.load(Ordering::SeqCst) || Instant::now() >= idle_until {
             return Ok(None);
+        }
+        if !reader.buffer().is_empty() {
+            break;
         }
         set_timeout(reader, Duration::from_millis(200));
         match reader.fill_buf() {
@@ -137,7 +144,7 @@ pub(super) fn read_head(
         return Err(Stop::Refuse(400, "The request line is not valid."));
     };
     // A method is any token (the router answers 405 for one it does not serve); a target is
-    // visible ASCII only (the workers' parser drops the connection on anything else).
+    // visible ASCII only (raw UTF-8 or controls must be percent-encoded).
     let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
     let visible = |b: u8| (0x21..0x7f).contains(&b);
     if method.is_empty() || !method.bytes().all(tchar) || target.is_empty() {
@@ -167,10 +174,7 @@ pub(super) fn read_head(
         "HTTP/1.0" => true,
         _ => return Err(Stop::Refuse(505, "Only HTTP/1.1 and HTTP/1.0 are served.")),
     };
-    // The workers see HTTP/1.1 on a kept-alive connection whatever the client spoke; the
-    // guard itself honours the client's Connection header.
-    let mut forward = Vec::with_capacity(used + 64);
-    forward.extend_from_slice(format!("{method} {target} HTTP/1.1\r\n").as_bytes());
+    let mut headers: Vec<(String, String)> = Vec::with_capacity(16);
     let mut length_values: Vec<String> = Vec::new();
     let mut codings: Vec<String> = Vec::new();
     let mut connection = String::new();
@@ -194,8 +198,7 @@ pub(super) fn read_head(
             return Err(Stop::Refuse(400, "A header name is not valid."));
         }
         let value_bytes = &raw[colon + 1..];
-        // Visible ASCII, spaces and tabs only: the workers' parser drops the connection
-        // without an answer on anything else.
+        // Visible ASCII, spaces and tabs only.
         if value_bytes
             .iter()
             .any(|&b| b >= 0x7f || (b < b' ' && b != b'\t'))
@@ -216,11 +219,7 @@ pub(super) fn read_head(
                 "Only Expect: 100-continue is understood.",
             ));
         }
-        if name.eq_ignore_ascii_case(CLIENT_ADDR_HEADER)
-            || name.eq_ignore_ascii_case(super::PROBE_HEADER)
-            || name.eq_ignore_ascii_case(TOO_LARGE_HEADER)
-            || name.eq_ignore_ascii_case("te")
-        {
+        if name.eq_ignore_ascii_case(TOO_LARGE_HEADER) || name.eq_ignore_ascii_case("te") {
             continue;
         }
         if name.eq_ignore_ascii_case("content-length") {
@@ -237,12 +236,8 @@ pub(super) fn read_head(
         } else if name.eq_ignore_ascii_case("host") {
             has_host = true;
         }
-        forward.extend_from_slice(raw);
-        forward.extend_from_slice(b"\r\n");
+        headers.push((name.to_string(), value));
     }
-    // Every answer has a known length; `TE: identity` makes the workers send it with a
-    // Content-Length instead of chunking anything over 32 KiB.
-    forward.extend_from_slice(format!("{CLIENT_ADDR_HEADER}: {ip}\r\nTE: identity\r\n").as_bytes());
     let body = match (length_values.len(), codings.len()) {
         (0, 0) => Body::None,
         (1, 0) => {
@@ -252,8 +247,8 @@ pub(super) fn read_head(
             }
             match v.parse::<u64>() {
                 Ok(n) if n <= limits.max_body_bytes => Body::Length(n),
-                // Not read: the workers still judge route, method, key and content type
-                // first, and answer 413 where they would read the body.
+                // Not read: the handler still judges route, method, key and content type
+                // first, and answers 413 where it would read the body.
                 _ => Body::TooLarge,
             }
         }
@@ -279,7 +274,7 @@ pub(super) fn read_head(
         ));
     }
     if matches!(body, Body::TooLarge) {
-        forward.extend_from_slice(format!("{TOO_LARGE_HEADER}: 1\r\n").as_bytes());
+        headers.push((TOO_LARGE_HEADER.to_string(), "1".to_string()));
     }
     let keep_alive = if http10 {
         connection.contains("keep-alive")
@@ -287,7 +282,9 @@ pub(super) fn read_head(
         !connection.split(',').any(|t| t.trim() == "close")
     };
     Ok(Some(Head {
-        forward,
+        method: method.to_string(),
+        target: target.to_string(),
+        headers,
         body,
         keep_alive,
         expects_continue,
@@ -373,18 +370,18 @@ pub(super) fn read_chunks(
     }
 }
 
-/// Receives the request's body whole (answering `Expect: 100-continue` first), so that a
-/// worker is only handed complete requests and never waits on a slow client.
+/// Receives the request's body whole (answering `Expect: 100-continue` first), so that the
+/// handler only ever sees complete requests and never waits on a slow client.
 pub(super) fn receive_body(
     reader: &mut BufReader<TcpStream>,
     head: &Head,
     limits: &Limits,
 ) -> Result<Spool, Stop> {
-    set_timeout(reader, limits.body_timeout);
     let mut spool = Spool::new(limits.buffer_body_bytes);
     if matches!(head.body, Body::None | Body::TooLarge) {
         return Ok(spool);
     }
+    set_timeout(reader, limits.body_timeout);
     if head.expects_continue {
         let mut client = reader.get_ref();
         client
@@ -397,14 +394,4 @@ pub(super) fn receive_body(
         Body::None | Body::TooLarge => {}
     }
     Ok(spool)
-}
-
-/// The head as forwarded: the client's head (less framing) with the body's length.
-pub(super) fn framed(head: &Head, length: u64) -> Vec<u8> {
-    let mut message = head.forward.clone();
-    if length > 0 || !matches!(head.body, Body::None) {
-        message.extend_from_slice(format!("Content-Length: {length}\r\n").as_bytes());
-    }
-    message.extend_from_slice(b"\r\n");
-    message
 }

@@ -21,6 +21,17 @@ impl Spool {
         }
     }
 
+    /// The whole content, to read from its start.
+    pub fn into_reader(self) -> io::Result<Box<dyn Read + Send>> {
+        match self.file {
+            None => Ok(Box::new(io::Cursor::new(self.memory))),
+            Some(mut f) => {
+                f.seek(io::SeekFrom::Start(0))?;
+                Ok(Box::new(io::BufReader::with_capacity(64 * 1024, f)))
+            }
+        }
+    }
+
     /// Writes the whole content to `out`.
     pub fn send_to(&mut self, out: &mut dyn Write) -> io::Result<()> {
         match self.file.as_mut() {
