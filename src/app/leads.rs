@@ -205,11 +205,22 @@ fn create_lead_once(
         let number = db::leads::next_number(c, &day)?;
         let lead_id = format!("LD{day}{number:04}");
         let rms = db::masters::active_rms(c)?;
-        let rm_id = if rms.is_empty() {
+        let rm = if rms.is_empty() {
             None
         } else {
             let cursor = db::masters::next_counter(c, "rm_cursor")?;
-            Some(rms[((cursor - 1).rem_euclid(rms.len() as i64)) as usize].id)
+            Some(rms[((cursor - 1).rem_euclid(rms.len() as i64)) as usize].clone())
+        };
+        let rm_id = rm.as_ref().map(|r| r.id);
+        // The lead is written once, already where its documents put it; the journey and the
+        // audit trail still show both steps (received as `new`, then moved).
+        let (settled, settle_note) = if product.required_documents.is_empty() {
+            (Status::UnderReview, "No documents required.".to_string())
+        } else {
+            (
+                Status::DocumentPending,
+                documents_required_note(&product.required_documents),
+            )
         };
         let row = db::leads::insert(
             c,
@@ -223,7 +234,7 @@ fn create_lead_once(
                 loan_amount: input.loan_amount,
                 city: input.city.as_deref(),
                 dsa_code: dsa_code.as_deref(),
-                status: Status::New,
+                status: settled,
                 rm_id,
                 key_id: caller.key_id,
                 now,
@@ -254,20 +265,37 @@ fn create_lead_once(
         for t in &product.required_documents {
             db::leads::add_pending(c, row, t)?;
         }
-        let mut lead = reload(c, &lead_id)?;
-        if product.required_documents.is_empty() {
-            move_status(
-                c,
-                &mut lead,
-                Status::UnderReview,
-                "No documents required.",
-                key,
-                now,
-            )?;
-        } else {
-            let note = documents_required_note(&product.required_documents);
-            move_status(c, &mut lead, Status::DocumentPending, &note, key, now)?;
-        }
+        db::leads::add_journey(c, row, Some(Status::New), settled, &settle_note, key, now)?;
+        let mut entry = field_change(
+            "status",
+            "status",
+            Status::New.as_str().into(),
+            settled.as_str().into(),
+        );
+        entry.detail = Some(settle_note);
+        audit(c, row, key, now, entry)?;
+        let lead = Lead {
+            row,
+            lead_id,
+            partner_id: caller.partner_id,
+            product_code: product.code,
+            product_name: product.name,
+            customer_name: input.customer_name,
+            mobile: input.mobile.as_str().to_string(),
+            email: input.email,
+            loan_amount: input.loan_amount,
+            city: input.city,
+            dsa_code,
+            status: settled,
+            rm,
+            lender_name: None,
+            lender_status: None,
+            approved_amount: None,
+            disbursement_status: "not_started".into(),
+            disbursement_date: None,
+            created_at: now,
+            updated_at: now,
+        };
         if let Some(store) = store {
             store(c, &lead)?;
         }

@@ -15,7 +15,9 @@ mod writer;
 
 use crate::error::{Error, Result};
 use rusqlite::{Connection, OpenFlags};
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 pub use writer::Writer;
@@ -32,6 +34,23 @@ const MIGRATIONS: &[&str] = &[
 
 const SEED: &str = include_str!("../../seed/masters.sql");
 
+/// The reader of a snapshot (see `Db::snapshot`).
+enum Slot {
+    /// No read yet (or the last one ended by a write): the next read begins a transaction.
+    Unopened,
+    /// In its read transaction, between reads.
+    Open(Connection),
+    /// In use by a read; a read nested in it runs on its own.
+    Lent,
+}
+
+thread_local! {
+    /// This thread's current snapshot: whose database, and its reader.
+    static SNAPSHOT: RefCell<Option<(u64, Slot)>> = const { RefCell::new(None) };
+}
+
+static NEXT_DB: AtomicU64 = AtomicU64::new(1);
+
 /// How many idle read connections are kept.
 const MAX_IDLE_READERS: usize = 16;
 
@@ -42,6 +61,8 @@ pub enum Synchronous {
 }
 
 pub struct Db {
+    /// Tells this database's snapshots apart from another's on the same thread.
+    id: u64,
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
     writer: Writer,
@@ -104,6 +125,7 @@ impl Db {
         seed(&mut conn)?;
         make_private(path);
         Ok(Db {
+            id: NEXT_DB.fetch_add(1, Ordering::Relaxed),
             path: path.to_path_buf(),
             readers: Mutex::new(Vec::new()),
             writer: Writer::start(Conn(conn)),
@@ -116,31 +138,107 @@ impl Db {
         &self,
         f: impl FnOnce(&Conn) -> Result<T> + Send + 'static,
     ) -> Result<T> {
+        self.end_snapshot_read();
         self.writer.run(f)
     }
 
     /// Runs `f` on a read connection inside one read transaction (a consistent snapshot).
+    /// Inside `snapshot`, every read shares the snapshot's one transaction.
     pub fn read<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+        // Inside a snapshot of this database, and not nested in one of its reads: its
+        // reader (opened by the first read), lent to this read.
+        let shared = SNAPSHOT.with(|s| match &mut *s.borrow_mut() {
+            Some((id, slot)) if *id == self.id && !matches!(slot, Slot::Lent) => {
+                Some(std::mem::replace(slot, Slot::Lent))
+            }
+            _ => None,
+        });
+        let in_snapshot = shared.is_some();
+        let conn = match shared {
+            Some(Slot::Open(conn)) => conn,
+            _ => {
+                let conn = self.reader()?;
+                exec(&conn, "BEGIN")?;
+                conn
+            }
+        };
+        let conn = Conn(conn);
+        let result = f(&conn);
+        let conn = conn.0;
+        let done = if in_snapshot {
+            SNAPSHOT.with(|s| match &mut *s.borrow_mut() {
+                Some((id, slot)) if *id == self.id && matches!(slot, Slot::Lent) => {
+                    *slot = Slot::Open(conn);
+                    None
+                }
+                _ => Some(conn),
+            })
+        } else {
+            Some(conn)
+        };
+        if let Some(conn) = done {
+            self.end_read(conn);
+        }
+        result
+    }
+
+    /// Runs `f` with all its reads of this database (on this thread) in one read
+    /// transaction: one snapshot, begun once. For work that only reads: a write inside ends
+    /// the snapshot (later reads see the write), but nothing else does, so `f` must not wait
+    /// for another request's write and then expect to see it.
+    pub fn snapshot<T>(&self, f: impl FnOnce() -> T) -> T {
+        struct End<'a> {
+            db: &'a Db,
+            outer: Option<(u64, Slot)>,
+        }
+        impl Drop for End<'_> {
+            fn drop(&mut self) {
+                let outer = self.outer.take();
+                let ours = SNAPSHOT.with(|s| std::mem::replace(&mut *s.borrow_mut(), outer));
+                if let Some((_, Slot::Open(conn))) = ours {
+                    self.db.end_read(conn);
+                }
+            }
+        }
+        let outer = SNAPSHOT.with(|s| s.borrow_mut().replace((self.id, Slot::Unopened)));
+        let _end = End { db: self, outer };
+        f()
+    }
+
+    /// Ends this thread's snapshot transaction of this database, if one is open, so that
+    /// the next read sees what was committed since.
+    fn end_snapshot_read(&self) {
+        let open = SNAPSHOT.with(|s| match &mut *s.borrow_mut() {
+            Some((id, slot)) if *id == self.id && matches!(slot, Slot::Open(_)) => {
+                Some(std::mem::replace(slot, Slot::Unopened))
+            }
+            _ => None,
+        });
+        if let Some(Slot::Open(conn)) = open {
+            self.end_read(conn);
+        }
+    }
+
+    fn reader(&self) -> Result<Connection> {
         let pooled = self
             .readers
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .pop();
-        let conn = match pooled {
-            Some(c) => c,
-            None => self.open_reader()?,
-        };
-        exec(&conn, "BEGIN")?;
-        let conn = Conn(conn);
-        let result = f(&conn);
-        let conn = conn.0;
+        match pooled {
+            Some(c) => Ok(c),
+            None => self.open_reader(),
+        }
+    }
+
+    /// Ends a reader's transaction and keeps it for the next read.
+    fn end_read(&self, conn: Connection) {
         if exec(&conn, "ROLLBACK").is_ok() {
             let mut idle = self.readers.lock().unwrap_or_else(|p| p.into_inner());
             if idle.len() < MAX_IDLE_READERS {
                 idle.push(conn);
             }
         }
-        result
     }
 
     pub(super) fn open_reader(&self) -> Result<Connection> {
@@ -218,4 +316,49 @@ fn seed(conn: &mut Connection) -> Result<()> {
     tx.execute_batch(SEED)?;
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn partners(c: &Conn) -> Result<i64> {
+        Ok(c.0.query_row("SELECT count(*) FROM partners", [], |r| r.get(0))?)
+    }
+
+    fn add_partner(db: &Db, name: &'static str) -> Result<()> {
+        db.write(move |c| {
+            c.0.execute(
+                "INSERT INTO partners (name, created_at) VALUES (?1, 0)",
+                [name],
+            )?;
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn reads_in_a_snapshot_share_one_transaction_until_a_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db"), Synchronous::Normal).unwrap();
+        let before = db.read(partners).unwrap();
+        db.snapshot(|| {
+            assert_eq!(db.read(partners).unwrap(), before);
+            // Committed by another thread between two reads: not seen, one snapshot.
+            std::thread::scope(|s| s.spawn(|| add_partner(&db, "other")).join().unwrap()).unwrap();
+            assert_eq!(db.read(partners).unwrap(), before);
+            // A read nested in one gets its own transaction, sees the latest, and leaves
+            // the snapshot as it was.
+            let (outer, nested) = db.read(|c| Ok((partners(c)?, db.read(partners)?))).unwrap();
+            assert_eq!((outer, nested), (before, before + 1));
+            assert_eq!(db.read(partners).unwrap(), before);
+            // This thread's own write ends the snapshot: later reads see both writes.
+            add_partner(&db, "mine").unwrap();
+            assert_eq!(db.read(partners).unwrap(), before + 2);
+        });
+        // Outside a snapshot every read is its own, and the snapshot's reader went back.
+        std::thread::scope(|s| s.spawn(|| add_partner(&db, "later")).join().unwrap()).unwrap();
+        assert_eq!(db.read(partners).unwrap(), before + 3);
+        assert!(SNAPSHOT.with(|s| s.borrow().is_none()));
+        db.close();
+    }
 }

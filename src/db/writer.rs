@@ -106,6 +106,27 @@ fn commit_batch(conn: &Conn, batch: Vec<Job>) {
         }
         return;
     }
+    // A batch of one needs no savepoint: the transaction itself is its isolation, and
+    // skipping it saves copying every page it touches into the statement journal.
+    if batch.len() == 1 {
+        let Some(job) = batch.into_iter().next() else {
+            return;
+        };
+        match job(Some(conn)) {
+            Some(delivery) => match super::exec(&conn.0, "COMMIT") {
+                Ok(()) => delivery(Ok(())),
+                Err(e) => {
+                    log::error!("write batch of 1 failed: {e}");
+                    let _ = super::exec(&conn.0, "ROLLBACK");
+                    delivery(Err(Error::Unavailable(format!("storage: {e}"))));
+                }
+            },
+            None => {
+                let _ = super::exec(&conn.0, "ROLLBACK");
+            }
+        }
+        return;
+    }
     let mut deliveries: Vec<Deliver> = Vec::with_capacity(batch.len());
     let mut broken: Option<String> = None;
     for job in batch {

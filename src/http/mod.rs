@@ -254,7 +254,16 @@ fn handle(ctx: &Ctx, req: &Request, body: &mut dyn Read) -> Response {
     response
 }
 
+/// A GET (or HEAD) only reads: its key check and its reads share one read transaction.
 fn dispatch(ctx: &Ctx, req: &Request, body: &mut dyn Read) -> Outcome {
+    if matches!(req.method(), "GET" | "HEAD") {
+        ctx.app.db.snapshot(|| answer(ctx, req, body))
+    } else {
+        answer(ctx, req, body)
+    }
+}
+
+fn answer(ctx: &Ctx, req: &Request, body: &mut dyn Read) -> Outcome {
     let path = req.raw_url().split('?').next().unwrap_or("");
     let (route, params) = match router::resolve(req.method(), path) {
         Resolved::Found(route, params) => (route, params),
