@@ -628,6 +628,10 @@ struct Cell {
     /// The process's resident memory right after the cell.
     #[serde(skip_serializing_if = "Option::is_none")]
     rss_kib_after: Option<u64>,
+    /// Of it, the mapped database file's pages (RssFile: the OS page cache, shared and
+    /// reclaimable, not memory the process allocated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rss_file_kib_after: Option<u64>,
 }
 
 struct ThreadResult {
@@ -724,23 +728,26 @@ fn measure(work: &Arc<Work>, op: Op, c: usize, duration: Duration) -> Result<Cel
         limit_per_sec: None,
         ratio: None,
         rss_kib_after: None,
+        rss_file_kib_after: None,
     })
 }
 
 // ---------------------------------------------------------------------------------------
 // The machine
 
+/// One KiB field of /proc/self/status.
+fn status_kib(name: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
 /// (VmRSS, VmHWM) of this process in KiB.
 fn rss_kib() -> Option<(u64, u64)> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-    };
-    Some((field("VmRSS:")?, field("VmHWM:")?))
+    Some((status_kib("VmRSS:")?, status_kib("VmHWM:")?))
 }
 
 /// Resets the process's peak RSS to its current RSS (Linux ≥ 4.0); false if it cannot.
@@ -1101,6 +1108,7 @@ pub fn run(opts: Options, config: &Config) -> Result<(), String> {
             }
             if memory.in_process {
                 cell.rss_kib_after = rss_kib().map(|r| r.0);
+                cell.rss_file_kib_after = status_kib("RssFile:");
             }
             operations.push(cell);
         }
@@ -1536,13 +1544,20 @@ fn render(r: &Report) -> String {
         .iter()
         .filter(|c| Some(c.concurrency) == s.concurrency.iter().max().copied())
         .filter_map(|c| {
-            c.rss_kib_after
-                .map(|k| format!("{} {:.1}", c.operation, k as f64 / 1024.0))
+            let file = c.rss_file_kib_after.unwrap_or(0) as f64 / 1024.0;
+            c.rss_kib_after.map(|k| {
+                format!(
+                    "{} {:.1} ({:.1} file)",
+                    c.operation,
+                    k as f64 / 1024.0,
+                    file
+                )
+            })
         })
         .collect();
     if !after.is_empty() {
         out.push_str(&format!(
-            "  RSS after each operation at c={} (MiB): {}\n",
+            "  RSS after each operation at c={} (MiB; \"file\": mapped database pages, the OS page cache): {}\n",
             s.concurrency.iter().max().copied().unwrap_or(0),
             after.join(", ")
         ));

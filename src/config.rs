@@ -136,7 +136,7 @@ impl Config {
             Some(t) => t
                 .parse()
                 .map_err(|_| format!("DHANITA_THREADS {t:?} is not a number"))?,
-            None => file.server.threads.unwrap_or(16),
+            None => file.server.threads.unwrap_or(8),
         };
         if !(1..=512).contains(&threads) {
             return Err(format!("threads must be 1-512, not {threads}"));

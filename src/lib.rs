@@ -9,6 +9,7 @@
 //! - `app`: one function per use case; lifecycle, IDs, transactions.
 //! - `http`: rouille: routing, auth, limits, parsing, Error → response.
 //! - `cli`: subcommands.
+//! - `slots`: how many requests do work at once (not counting waits for a commit).
 //! - `bench`: `dhanita bench`, the server measured against this machine's limits.
 //!
 //! Architecture invariants: only `http` imports rouille (and `multipart`, in one file);
@@ -24,3 +25,4 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod model;
+pub mod slots;

@@ -49,8 +49,19 @@ struct Held<'a> {
 impl InFlight {
     fn acquire(&self, key: (i64, String)) -> Held<'_> {
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        while keys.contains(&key) {
-            keys = self.freed.wait(keys).unwrap_or_else(|p| p.into_inner());
+        if keys.contains(&key) {
+            // Waiting on another request: give our request slot back meanwhile, or the
+            // holder of the key could find every slot taken by its waiters.
+            // (The lock is not held while the slot is taken back.)
+            drop(keys);
+            crate::slots::idle(|| {
+                let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+                while keys.contains(&key) {
+                    keys = self.freed.wait(keys).unwrap_or_else(|p| p.into_inner());
+                }
+                keys.insert(key.clone());
+            });
+            return Held { gate: self, key };
         }
         keys.insert(key.clone());
         Held { gate: self, key }

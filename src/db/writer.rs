@@ -69,8 +69,7 @@ impl Writer {
         if !sent {
             return Err(Error::Unavailable("the server is shutting down".into()));
         }
-        answer
-            .recv()
+        crate::slots::idle(|| answer.recv())
             .unwrap_or_else(|_| Err(Error::internal("the writer stopped")))
     }
 

@@ -30,7 +30,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -89,36 +89,10 @@ pub(super) enum Stop {
     Drain,
 }
 
-/// Counts the requests being handled, up to a bound.
-struct Slots {
-    free: Mutex<usize>,
-    freed: Condvar,
-}
-
-struct Slot<'a>(&'a Slots);
-
-impl Slots {
-    fn take(&self) -> Slot<'_> {
-        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
-        while *free == 0 {
-            free = self.freed.wait(free).unwrap_or_else(|p| p.into_inner());
-        }
-        *free -= 1;
-        Slot(self)
-    }
-}
-
-impl Drop for Slot<'_> {
-    fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        self.0.freed.notify_one();
-    }
-}
-
 /// What every connection thread shares.
 struct Shared {
     handler: Arc<Handler>,
-    slots: Slots,
+    slots: Arc<crate::slots::Slots>,
     limits: Limits,
 }
 
@@ -132,10 +106,7 @@ pub fn spawn(
 ) -> io::Result<JoinHandle<()>> {
     let shared = Arc::new(Shared {
         handler,
-        slots: Slots {
-            free: Mutex::new(limits.handlers.max(1)),
-            freed: Condvar::new(),
-        },
+        slots: crate::slots::Slots::new(limits.handlers),
         limits,
     });
     let active = Arc::new(AtomicUsize::new(0));
@@ -228,7 +199,7 @@ fn serve_connection(client: TcpStream, peer: SocketAddr, shared: &Shared, stop: 
             Vec::new(),
         );
         let answer = {
-            let _slot = shared.slots.take();
+            let _slot = shared.slots.hold();
             catch_unwind(AssertUnwindSafe(|| (shared.handler)(&request, &mut *body)))
                 .unwrap_or_else(|_| {
                     log::error!("a handler panicked outside the request handling");
