@@ -2,7 +2,7 @@
 //! in one run, so the ratios mean something on any machine.
 //!
 //! 1. limits: the raw SQLite commit rate of a one-row transaction at the configured
-//!    `synchronous` (what the disk allows a durable write), and the same guard + worker pool
+//!    `synchronous` (what the disk allows a durable write), and the same HTTP server
 //!    answering a constant JSON body (what the HTTP stack allows a read); both measured
 //!    before and after the operations, the higher being the limit;
 //! 2. operations: create lead, view lead, list leads (filtered first page), journey, status,
@@ -1432,7 +1432,7 @@ fn render(r: &Report) -> String {
         r.machine.cpus, r.machine.cpu, r.machine.os, r.machine.kernel, s.target
     ));
     out.push_str(&format!(
-        "  synchronous {}, {} workers, {:.1} s per cell, keep-alive loopback clients, request log {}\n",
+        "  synchronous {}, {} request slots, {:.1} s per cell, keep-alive loopback clients, request log {}\n",
         s.synchronous.to_uppercase(),
         s.workers,
         s.duration_secs,
@@ -1470,7 +1470,7 @@ fn render(r: &Report) -> String {
         ));
     }
     out.push_str(&format!(
-        "  constant JSON through the same guard and {}-worker pool:\n",
+        "  constant JSON from the same server with {} request slots:\n",
         s.workers
     ));
     out.push_str(CELL_HEADER);
