@@ -7,7 +7,8 @@
 //! - `db`: SQLite: open, migrate, seed, the group-commit writer, queries.
 //! - `blobs`: the content-addressed document folder.
 //! - `app`: one function per use case; lifecycle, IDs, transactions.
-//! - `http`: rouille: routing, auth, limits, parsing, Error → response.
+//! - `http`: rouille: routing, auth, limits, parsing, Error → response; reads' answers
+//!   kept while the database is unchanged (`answers`).
 //! - `cli`: subcommands.
 //! - `slots`: how many requests do work at once (not counting waits for a commit).
 //! - `bench`: `dhanita bench`, the server measured against this machine's limits.

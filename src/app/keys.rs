@@ -13,13 +13,22 @@ pub fn hash_key(secret: &str) -> String {
 
 /// The caller a presented key stands for; 401 for a missing, unknown or revoked key.
 pub fn authenticate(app: &App, presented: Option<&str>) -> Result<Caller> {
-    let secret = presented
+    authenticate_hash(app, presented_hash(presented).as_deref())
+}
+
+/// The hash `authenticate` looks a presented key up by; `None` for a missing or blank one.
+pub fn presented_hash(presented: Option<&str>) -> Option<String> {
+    presented
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .ok_or(Error::Unauthorized)?;
-    let hash = hash_key(secret);
+        .map(hash_key)
+}
+
+/// `authenticate`, given the presented key's hash (from `presented_hash`).
+pub fn authenticate_hash(app: &App, hash: Option<&str>) -> Result<Caller> {
+    let hash = hash.ok_or(Error::Unauthorized)?;
     app.db
-        .read(|c| db::keys::find_live(c, &hash))?
+        .read(|c| db::keys::find_live(c, hash))?
         .ok_or(Error::Unauthorized)
 }
 

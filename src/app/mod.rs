@@ -15,7 +15,8 @@ pub use idempotency::{
     fingerprint, parse_key as parse_idempotency_key, Created, IdemRequest, Render,
 };
 pub use keys::{
-    authenticate, create_key, ensure_key, first_run_key, list_keys, revoke_key, rotate_key, NewKey,
+    authenticate, authenticate_hash, create_key, ensure_key, first_run_key, list_keys,
+    presented_hash, revoke_key, rotate_key, NewKey,
 };
 pub use leads::*;
 pub use ops::{backup, check, restore, BackupReport, CheckReport};

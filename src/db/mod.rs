@@ -11,6 +11,7 @@ pub mod leads;
 pub mod masters;
 pub mod ops;
 pub mod trace;
+pub mod version;
 mod writer;
 
 use crate::error::{Error, Result};
@@ -70,6 +71,8 @@ pub struct Db {
     path: PathBuf,
     readers: Mutex<Vec<Connection>>,
     writer: Writer,
+    /// Tells whether anything was committed since a moment (`None`: it cannot tell).
+    watch: Option<version::Watch>,
 }
 
 impl From<rusqlite::Error> for Error {
@@ -128,12 +131,21 @@ impl Db {
         migrate(&mut conn)?;
         seed(&mut conn)?;
         make_private(path);
+        // The WAL index exists now, and lives as long as the writer's connection.
+        let watch = version::Watch::open(path);
         Ok(Db {
             id: NEXT_DB.fetch_add(1, Ordering::Relaxed),
             path: path.to_path_buf(),
             readers: Mutex::new(Vec::new()),
             writer: Writer::start(Conn(conn)),
+            watch,
         })
+    }
+
+    /// The database's version now (see `version`): equal versions mean nothing was
+    /// committed in between. Read it before the reads it is to vouch for.
+    pub fn version(&self) -> Option<version::Version> {
+        self.watch.as_ref().and_then(version::Watch::now)
     }
 
     /// Runs `f` in its own savepoint inside the writer's next batch; returns once that batch

@@ -83,6 +83,13 @@ pub fn admin_only(route: Route, method: &str) -> bool {
     )
 }
 
+/// Whether the answer to this request depends only on the database, the key and the URL,
+/// so that it may be kept while the database does not change (see `answers`): every read
+/// but the document download, which streams a file.
+pub fn keeps_answers(route: Route, method: &str) -> bool {
+    matches!(method, "GET" | "HEAD") && !is_public(route) && !matches!(route, Route::DocumentFile)
+}
+
 pub enum Resolved {
     Found(Route, Vec<String>),
     /// The path exists but not with this method; the value lists the methods it takes.

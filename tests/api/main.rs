@@ -19,6 +19,7 @@ mod cors;
 mod duplicates;
 mod fuzz_regressions;
 mod idempotency;
+mod kept_answers;
 mod lead_reads;
 mod operations;
 mod props;
