@@ -1,22 +1,25 @@
 //! Whether anything was committed to the database since a given moment, by any connection
-//! in any process, for the price of two small reads and no transaction.
+//! in any process, for the price of one small read and no transaction.
 //!
 //! Every connection to a WAL database shares its WAL index, the `-shm` file next to it. The
-//! index begins with a header of 48 bytes that each commit rewrites as its last step, when
-//! the commit becomes visible to readers (after the WAL is synced): the header's
-//! transaction counter goes up by one and its checksum changes. The committer writes the
-//! header's second copy, then its first; a reader that reads the first, then the second,
-//! and finds them equal has read one whole header. This is SQLite's documented WAL-index
-//! format, which cannot change: processes linked against different SQLite versions share it.
+//! index begins with a header of 48 bytes, kept twice, that each commit rewrites as its last
+//! step, when the commit becomes visible to readers (after the WAL is synced): the header's
+//! transaction counter (`iChange`) goes up by one and its checksum changes. This is SQLite's
+//! documented WAL-index format, which cannot change: processes linked against different
+//! SQLite versions share it.
 //!
-//! So two equal headers, read at two moments, mean nothing was committed in between. Any
-//! other outcome (a commit, a checkpoint restarting the WAL, a torn or unreadable read)
-//! counts as "may have changed".
+//! A version is both copies as one read returns them, when they agree. Two equal versions
+//! read at two moments mean no commit finished in between. A read that overlaps a commit
+//! may return a mix of the headers written meanwhile. Such a mix never equals a version
+//! read before that commit began: the low byte of the counter differs between any of the
+//! few headers written meanwhile. It can only equal one read while the same commit was
+//! being written, and a snapshot begun after that read already sees that commit. So a mix
+//! costs at most a miss. Any other outcome (a commit, a checkpoint restarting the WAL, a
+//! read that fails or whose copies differ) counts as "may have changed".
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::sync::atomic::{fence, Ordering};
 
 /// The WAL-index header: two copies of this many bytes at the start of the `-shm` file.
 const HEADER_BYTES: usize = 48;
@@ -43,17 +46,18 @@ impl Watch {
         Some(Watch { shm })
     }
 
-    /// The database's version now; `None` when the header could not be read whole (a
-    /// commit was writing it), which callers must treat as "changed".
+    /// The database's version now; `None` when it could not be read, or its two copies
+    /// differ (a commit was writing them), which callers must treat as "changed".
     pub fn now(&self) -> Option<Version> {
-        let mut first = [0u8; HEADER_BYTES];
-        let mut second = [0u8; HEADER_BYTES];
-        self.shm.read_exact_at(&mut first, 0).ok()?;
-        fence(Ordering::SeqCst);
-        self.shm
-            .read_exact_at(&mut second, HEADER_BYTES as u64)
-            .ok()?;
-        (first == second && first[IS_INIT] == 1).then_some(Version(first))
+        let mut both = [0u8; 2 * HEADER_BYTES];
+        self.shm.read_exact_at(&mut both, 0).ok()?;
+        let (first, second) = both.split_at(HEADER_BYTES);
+        if first != second || first[IS_INIT] != 1 {
+            return None;
+        }
+        let mut version = [0u8; HEADER_BYTES];
+        version.copy_from_slice(first);
+        Some(Version(version))
     }
 }
 
