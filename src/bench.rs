@@ -852,6 +852,8 @@ struct RunSettings {
     data_dir: String,
     filesystem: String,
     request_log: bool,
+    /// Whether the server answers repeated reads from kept answers (`[server] keep_answers`).
+    keep_answers: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -975,6 +977,7 @@ pub fn run(opts: Options, config: &Config) -> Result<(), String> {
         max_file_bytes: config.max_file_bytes,
         requests_per_minute: 0,
         cors_origins: Vec::new(),
+        keep_answers: config.keep_answers,
     };
     let json = opts.json;
     let mut memory = Memory::default();
@@ -1174,6 +1177,7 @@ pub fn run(opts: Options, config: &Config) -> Result<(), String> {
                 format!("{fstype} on {device}")
             },
             request_log,
+            keep_answers: http_settings.keep_answers,
         },
         dataset: server.dataset.take(),
         limits,
@@ -1432,11 +1436,12 @@ fn render(r: &Report) -> String {
         r.machine.cpus, r.machine.cpu, r.machine.os, r.machine.kernel, s.target
     ));
     out.push_str(&format!(
-        "  synchronous {}, {} request slots, {:.1} s per cell, keep-alive loopback clients, request log {}\n",
+        "  synchronous {}, {} request slots, {:.1} s per cell, keep-alive loopback clients, request log {}, kept answers {}\n",
         s.synchronous.to_uppercase(),
         s.workers,
         s.duration_secs,
-        if s.request_log { "on" } else { "off (RUST_LOG=info turns it on)" }
+        if s.request_log { "on" } else { "off (RUST_LOG=info turns it on)" },
+        if s.keep_answers { "on (DHANITA_KEEP_ANSWERS=false turns them off)" } else { "off" }
     ));
     out.push_str(&format!(
         "  data in {} ({}), removed afterwards\n",

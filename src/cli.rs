@@ -151,6 +151,7 @@ fn serve(config: &Config) -> Result<(), String> {
         max_file_bytes: config.max_file_bytes,
         cors_origins: config.cors_origins.clone(),
         requests_per_minute: config.requests_per_minute,
+        keep_answers: config.keep_answers,
     };
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {

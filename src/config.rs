@@ -20,6 +20,7 @@ pub struct Config {
     pub api_key: Option<String>,
     pub allow_duplicates: bool,
     pub cors_origins: Vec<String>,
+    pub keep_answers: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -49,6 +50,7 @@ struct ServerSection {
     listen: Option<String>,
     threads: Option<usize>,
     cors_origins: Option<Vec<String>>,
+    keep_answers: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -186,6 +188,18 @@ impl Config {
                 }
             },
             cors_origins: check_origins(file.server.cors_origins.unwrap_or_default())?,
+            keep_answers: match env("DHANITA_KEEP_ANSWERS") {
+                Some(v) => match v.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => {
+                        return Err(format!(
+                            "DHANITA_KEEP_ANSWERS {v:?} must be \"true\" or \"false\""
+                        ))
+                    }
+                },
+                None => file.server.keep_answers.unwrap_or(true),
+            },
         })
     }
 }
@@ -241,6 +255,38 @@ mod tests {
         Config::load(&flags, &move |k| {
             env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
         })
+    }
+
+    #[test]
+    fn kept_answers_are_on_unless_the_file_or_env_turns_them_off() {
+        let on = load_with("", &[], Overrides::default()).unwrap();
+        assert!(on.keep_answers);
+        let file = "[server]\nkeep_answers = false\n";
+        assert!(
+            !load_with(file, &[], Overrides::default())
+                .unwrap()
+                .keep_answers
+        );
+        let env = [("DHANITA_KEEP_ANSWERS", "true")];
+        assert!(
+            load_with(file, &env, Overrides::default())
+                .unwrap()
+                .keep_answers
+        );
+        let env = [("DHANITA_KEEP_ANSWERS", "false")];
+        assert!(
+            !load_with("", &env, Overrides::default())
+                .unwrap()
+                .keep_answers
+        );
+        let env = [("DHANITA_KEEP_ANSWERS", "no")];
+        let e = load_with("", &env, Overrides::default()).unwrap_err();
+        assert!(
+            e.contains("DHANITA_KEEP_ANSWERS") && e.contains("\"no\""),
+            "{e}"
+        );
+        let e = load_with("[server]\nkeep_answers = 1\n", &[], Overrides::default()).unwrap_err();
+        assert!(e.contains("keep_answers"), "{e}");
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub struct HttpSettings {
     pub requests_per_minute: u32,
     /// Browser origins allowed to call the API (exact match); empty: none.
     pub cors_origins: Vec<String>,
+    /// Answer a repeated read from the answer kept while the database is unchanged (see
+    /// `answers`).
+    pub keep_answers: bool,
 }
 
 /// The server running: what `start` and the bench's constant server share.
@@ -313,7 +316,8 @@ fn answer(ctx: &Ctx, req: &Request, body: &mut dyn Read) -> Outcome {
     let key_hash = app::presented_hash(key);
     // A read of a route whose answer depends only on the database, key and URL: the
     // answer kept from an earlier identical request, if nothing was committed since.
-    let kept = match (&key_hash, router::keeps_answers(route, req.method())) {
+    let keeps = ctx.settings.keep_answers && router::keeps_answers(route, req.method());
+    let kept = match (&key_hash, keeps) {
         (Some(hash), true) => ctx
             .app
             .db

@@ -63,6 +63,7 @@ pub fn http_settings() -> HttpSettings {
         max_file_bytes: 10 << 20,
         cors_origins: Vec::new(),
         requests_per_minute: 0,
+        keep_answers: true,
     }
 }
 
