@@ -248,15 +248,17 @@ fn handle(ctx: &Ctx, req: &Request, body: &mut dyn Read) -> Response {
         .with_unique_header("X-Request-Id", request_id.clone())
         .with_unique_header("Cache-Control", "no-store")
         .with_unique_header("X-Content-Type-Options", "nosniff");
-    let path = req.raw_url().split('?').next().unwrap_or("");
-    let key = outcome.key_id.map_or("-".to_string(), |k| k.to_string());
-    log::info!(
-        "{request_id} {} {} {} {:.1}ms key={key}",
-        req.method(),
-        path,
-        response.status_code,
-        started.elapsed().as_secs_f64() * 1000.0
-    );
+    if log::log_enabled!(log::Level::Info) {
+        let path = req.raw_url().split('?').next().unwrap_or("");
+        let key = outcome.key_id.map_or("-".to_string(), |k| k.to_string());
+        log::info!(
+            "{request_id} {} {} {} {:.1}ms key={key}",
+            req.method(),
+            path,
+            response.status_code,
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
     response
 }
 

@@ -117,27 +117,30 @@ fn decode_segment(raw: &str) -> Option<String> {
 
 /// Matches the raw (still percent-encoded) path against a pattern segment by segment, so
 /// that an encoded `/` (`%2F`) stays inside its segment.
+/// A segment is decoded only when it holds a `%`, so that matching a path against the
+/// table allocates nothing but the parameters.
 fn matches(pattern: &str, path: &str) -> Option<Vec<String>> {
+    let slashes = |s: &str| s.bytes().filter(|&b| b == b'/').count();
+    if slashes(pattern) != slashes(path) {
+        return None;
+    }
     let mut params = Vec::new();
-    let mut p = pattern.split('/');
-    let mut s = path.split('/');
-    loop {
-        match (p.next(), s.next()) {
-            (None, None) => return Some(params),
-            (Some(pp), Some(ss)) => {
-                let ss = decode_segment(ss)?;
-                if pp.starts_with('{') {
-                    if ss.is_empty() {
-                        return None;
-                    }
-                    params.push(ss);
-                } else if pp != ss {
-                    return None;
-                }
+    for (pp, ss) in pattern.split('/').zip(path.split('/')) {
+        let ss = if ss.contains('%') {
+            std::borrow::Cow::Owned(decode_segment(ss)?)
+        } else {
+            std::borrow::Cow::Borrowed(ss)
+        };
+        if pp.starts_with('{') {
+            if ss.is_empty() {
+                return None;
             }
-            _ => return None,
+            params.push(ss.into_owned());
+        } else if pp != ss {
+            return None;
         }
     }
+    Some(params)
 }
 
 /// The `Allow` header value of an entry: its methods, HEAD with GET, and OPTIONS.
@@ -167,4 +170,54 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
         return Resolved::MethodNotAllowed(allow(entry));
     }
     Resolved::NotFound
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(method: &str, path: &str) -> Option<(Route, Vec<String>)> {
+        match resolve(method, path) {
+            Resolved::Found(route, params) => Some((route, params)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn paths_match_whole_segments_decoded() {
+        assert_eq!(
+            found("GET", "/api/v1/leads/LD1/journey"),
+            Some((Route::Journey, vec!["LD1".to_string()]))
+        );
+        // A trailing slash is forgiven; HEAD is GET.
+        assert_eq!(
+            found("HEAD", "/api/v1/leads/LD1/"),
+            Some((Route::Lead, vec!["LD1".to_string()]))
+        );
+        // Encoded characters are decoded, in literal segments and in parameters.
+        assert_eq!(
+            found("GET", "/api/v1/%6Ceads/LD%31"),
+            Some((Route::Lead, vec!["LD1".to_string()]))
+        );
+        // An encoded slash stays inside its segment.
+        assert_eq!(
+            found("GET", "/api/v1/leads/LD1%2Fstatus"),
+            Some((Route::Lead, vec!["LD1/status".to_string()]))
+        );
+        // Bad escapes, empty parameters, extra or missing segments: no route.
+        for path in [
+            "/api/v1/leads/LD%zz",
+            "/api/v1/leads/%ff",
+            "/api/v1/leads//journey",
+            "/api/v1/leads/LD1/journey/x",
+            "/api/v1",
+            "/api/v1/leads/LD1/documents/D1/file/x",
+        ] {
+            assert!(matches!(resolve("GET", path), Resolved::NotFound), "{path}");
+        }
+        assert!(matches!(
+            resolve("DELETE", "/api/v1/leads/LD1"),
+            Resolved::MethodNotAllowed(allow) if allow == "GET, PATCH, HEAD, OPTIONS"
+        ));
+    }
 }
