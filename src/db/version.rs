@@ -11,11 +11,13 @@
 //! A version is both copies as one read returns them, when they agree. Two equal versions
 //! read at two moments mean no commit finished in between. A read that overlaps a commit
 //! may return a mix of the headers written meanwhile. Such a mix never equals a version
-//! read before that commit began: the low byte of the counter differs between any of the
-//! few headers written meanwhile. It can only equal one read while the same commit was
-//! being written, and a snapshot begun after that read already sees that commit. So a mix
-//! costs at most a miss. Any other outcome (a commit, a checkpoint restarting the WAL, a
-//! read that fails or whose copies differ) counts as "may have changed".
+//! read before that commit began: the low byte of the counter differs between the headers
+//! of any few successive commits. It can only equal one read while the same commit was
+//! being written, and a snapshot begun after that read already sees that commit. (The
+//! WAL restarting after a checkpoint also rewrites the header, keeping the counter; no
+//! data changes then, so reading either side of it as current is right.) So a mix costs
+//! at most a miss. Any other outcome (a commit, a WAL restart, a read that fails or whose
+//! copies differ) counts as "may have changed".
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;

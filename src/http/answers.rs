@@ -4,7 +4,7 @@
 //! nothing else: its handler reads no other header, and no answer depends on the clock. So
 //! the answer a read got at database version V is the answer to the same request at any
 //! later moment the database is still at V (see `db::version`). A read first reads the
-//! version (two small reads of the WAL index, no transaction), then:
+//! version (one small read of the WAL index, no transaction), then:
 //! - when it is the version the kept answers were computed at, and an answer is kept for
 //!   this key and URL, that answer is the reply, with no key lookup or query at all;
 //! - otherwise it is answered as usual, and a 200 is kept under the version it read first.

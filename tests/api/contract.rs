@@ -5,7 +5,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 fn seed() -> Value {
-    let text = std::fs::read_to_string(data_path().join("../spec/seed-openapi.json")).unwrap();
+    let text = std::fs::read_to_string(data_path().join("seed-openapi.json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 

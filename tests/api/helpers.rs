@@ -87,8 +87,9 @@ pub fn spawn_app() -> TestApp {
     }
 }
 
+/// The test data in the repository (`tests/data`): the contract, sample leads, documents.
 pub fn data_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
 }
 
 impl TestApp {

@@ -1,4 +1,4 @@
-//! Every row of `shared/data/leads.jsonl`, posted in order to one server and answered as its
+//! Every row of `tests/data/leads.jsonl`, posted in order to one server and answered as its
 //! `expect` says: 201 with the normalised mobile, or 422 naming exactly those fields.
 
 use crate::helpers::*;
