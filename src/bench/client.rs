@@ -68,7 +68,7 @@ impl Client {
         result
     }
 
-    pub(super) fn exchange(
+    fn exchange(
         &mut self,
         method: &str,
         path: &str,
@@ -176,7 +176,7 @@ impl Client {
     }
 }
 
-pub(super) fn read_line(conn: &mut BufReader<TcpStream>, line: &mut Vec<u8>) -> io::Result<()> {
+fn read_line(conn: &mut BufReader<TcpStream>, line: &mut Vec<u8>) -> io::Result<()> {
     line.clear();
     if conn.read_until(b'\n', line)? == 0 {
         return Err(io::Error::new(
@@ -187,7 +187,7 @@ pub(super) fn read_line(conn: &mut BufReader<TcpStream>, line: &mut Vec<u8>) -> 
     Ok(())
 }
 
-pub(super) fn trim_eol(line: &[u8]) -> &[u8] {
+fn trim_eol(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
 }

@@ -21,7 +21,7 @@ impl Histogram {
         }
     }
 
-    pub(super) fn index(us: u64) -> usize {
+    fn index(us: u64) -> usize {
         if us < (1 << SUB) {
             return us as usize;
         }
@@ -31,7 +31,7 @@ impl Histogram {
     }
 
     /// The middle of bucket `i`, in microseconds.
-    pub(super) fn value(i: usize) -> f64 {
+    fn value(i: usize) -> f64 {
         if i < (1 << SUB) {
             return i as f64;
         }
@@ -62,7 +62,7 @@ impl Histogram {
         self.bucket_quantile_us(q).min(self.max_us as f64) / 1000.0
     }
 
-    pub(super) fn bucket_quantile_us(&self, q: f64) -> f64 {
+    fn bucket_quantile_us(&self, q: f64) -> f64 {
         if self.total == 0 {
             return 0.0;
         }
@@ -83,7 +83,7 @@ mod tests {
     use super::*;
 
     #[test]
-    pub(super) fn histogram_buckets_are_within_two_percent() {
+    fn histogram_buckets_are_within_two_percent() {
         for us in (0..5000u64).chain((1..40).map(|k| 1u64 << k).flat_map(|p| [p - 1, p, p + 7])) {
             let i = Histogram::index(us);
             assert!(i < BUCKETS, "{us}");
@@ -96,7 +96,7 @@ mod tests {
     }
 
     #[test]
-    pub(super) fn quantiles_and_max() {
+    fn quantiles_and_max() {
         let mut h = Histogram::new();
         for ms in 1..=1000u64 {
             h.record(Duration::from_micros(ms * 1000));

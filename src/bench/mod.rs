@@ -25,7 +25,9 @@
 //! whose RSS is reported.
 
 mod client;
+mod dataset;
 mod histogram;
+mod machine;
 mod report;
 
 use crate::app::{self, App, Settings};
@@ -34,7 +36,9 @@ use crate::db::{self, Synchronous};
 use crate::http::{self, HttpSettings};
 use crate::model::Role;
 use client::{Client, Target};
+use dataset::{generate_child, generate_in_child};
 use histogram::Histogram;
+use machine::{cpu_model, filesystem_of, reset_peak_rss, rss_kib, status_kib};
 use report::render;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -467,58 +471,6 @@ fn measure(work: &Arc<Work>, op: Op, c: usize, duration: Duration) -> Result<Cel
         rss_kib_after: None,
         rss_file_kib_after: None,
     })
-}
-
-// ---------------------------------------------------------------------------------------
-// The machine
-
-/// One KiB field of /proc/self/status.
-fn status_kib(name: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with(name))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<u64>().ok())
-}
-
-/// (VmRSS, VmHWM) of this process in KiB.
-fn rss_kib() -> Option<(u64, u64)> {
-    Some((status_kib("VmRSS:")?, status_kib("VmHWM:")?))
-}
-
-/// Resets the process's peak RSS to its current RSS (Linux ≥ 4.0); false if it cannot.
-fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
-/// The file system type and device holding `path`, from /proc/self/mountinfo.
-fn filesystem_of(path: &Path) -> Option<(String, String)> {
-    let path = path.canonicalize().ok()?;
-    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    let mut best: Option<(usize, String, String)> = None;
-    for line in info.lines() {
-        let (left, right) = line.split_once(" - ")?;
-        let mount = left.split(' ').nth(4)?.replace("\\040", " ");
-        let mut r = right.split(' ');
-        let (fstype, source) = (r.next()?.to_string(), r.next().unwrap_or("").to_string());
-        if path.starts_with(&mount) && best.as_ref().is_none_or(|b| mount.len() >= b.0) {
-            best = Some((mount.len(), fstype, source));
-        }
-    }
-    best.map(|(_, t, s)| (t, s))
-}
-
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
 /// Removes the bench's data folder when dropped, however the run ends.
@@ -1060,73 +1012,6 @@ fn start_in_process(
         dataset,
         sample,
     })
-}
-
-/// What the generator child reports.
-#[derive(Debug, Serialize, serde::Deserialize)]
-struct GeneratedJson {
-    leads: u64,
-    journey_rows: u64,
-    audit_rows: u64,
-    sample: Vec<String>,
-}
-
-/// Runs the generator as `dhanita bench --generate-into …` and reads its report.
-fn generate_in_child(
-    db_path: &Path,
-    key_id: i64,
-    config: &Config,
-    leads: u64,
-) -> Result<GeneratedJson, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
-    let output = std::process::Command::new(exe)
-        .arg("bench")
-        .arg("--leads")
-        .arg(leads.to_string())
-        .arg("--generate-into")
-        .arg(db_path)
-        .arg("--generate-key")
-        .arg(key_id.to_string())
-        .arg("--generate-offset")
-        .arg(config.utc_offset.local_minus_utc().to_string())
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot start the lead generator: {e}"))?;
-    if !output.status.success() {
-        return Err(format!("the lead generator failed ({})", output.status));
-    }
-    serde_json::from_slice(&output.stdout)
-        .map_err(|e| format!("the lead generator's report is not readable: {e}"))
-}
-
-/// The generator child: fills `db_path` and prints a `GeneratedJson`.
-fn generate_child(db_path: &Path, key_id: i64, offset: i32, leads: u64) -> Result<(), String> {
-    let offset = chrono::FixedOffset::east_opt(offset).ok_or("bad --generate-offset")?;
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, stop.clone())
-            .map_err(|e| format!("cannot install the signal handler: {e}"))?;
-    }
-    let mut last_report = Instant::now();
-    let generated =
-        db::bench::generate_leads(db_path, leads, key_id, offset, SAMPLE_LEADS, &mut |done| {
-            if last_report.elapsed() > Duration::from_secs(5) {
-                progress(&format!("generated {done} of {leads} leads"));
-                last_report = Instant::now();
-            }
-            !stop.load(Ordering::SeqCst)
-        })
-        .map_err(|e| format!("cannot generate leads: {e}"))?;
-    let report = GeneratedJson {
-        leads: generated.leads,
-        journey_rows: generated.journey,
-        audit_rows: generated.audit,
-        sample: generated.sample,
-    };
-    let text = serde_json::to_string(&report).map_err(|e| e.to_string())?;
-    println!("{text}");
-    Ok(())
 }
 
 #[cfg(test)]

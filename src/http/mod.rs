@@ -1,6 +1,6 @@
 //! The only module that knows rouille (for its request and response types). It owns the
-//! listening socket (see `guard`), routing, authentication, body limits, JSON/multipart parsing, and the one mapping from
-//! `Error` to a JSON response. Every answer, including 404 on unknown routes, 405 and a
+//! listening socket (see `guard`), routing, authentication, body limits, JSON/multipart
+//! parsing, and the one mapping from `Error` to a JSON response. Every answer, including 404 on unknown routes, 405 and a
 //! panicking handler's 500, is the JSON envelope with an `X-Request-Id`.
 
 mod answers;
