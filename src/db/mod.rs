@@ -1,7 +1,7 @@
 //! The only module that knows SQLite. It opens the database (WAL, foreign keys, busy
 //! timeout), applies the migration list tracked by `PRAGMA user_version`, seeds the masters
-//! into an empty database, and owns the connections: one writer thread with the only write
-//! connection (see `writer`), and a pool of read connections. Query functions live in one
+//! into an empty database, and owns the connections: the only write connection, shared by
+//! the group-commit writer (see `writer`), and a pool of read connections. Query functions live in one
 //! submodule per table group and take a `&Conn`.
 
 pub mod audit;
@@ -110,8 +110,8 @@ fn configure(conn: &Connection, sync: Synchronous) -> Result<()> {
 }
 
 impl Db {
-    /// Opens (creating if needed) the database at `path`, migrates and seeds it, and starts
-    /// the writer thread.
+    /// Opens (creating if needed) the database at `path`, migrates and seeds it, and hands
+    /// the write connection to the writer.
     pub fn open(path: &Path, sync: Synchronous) -> Result<Db> {
         let mut conn = Connection::open_with_flags(
             path,
@@ -137,7 +137,7 @@ impl Db {
             id: NEXT_DB.fetch_add(1, Ordering::Relaxed),
             path: path.to_path_buf(),
             readers: Mutex::new(Vec::new()),
-            writer: Writer::start(Conn(conn)),
+            writer: Writer::start(Conn(conn))?,
             watch,
         })
     }
