@@ -1,7 +1,9 @@
 //! Back-office use cases (admin keys only; `http` refuses partner keys with 403 before the
 //! body is read): lifecycle moves, RM and lender assignment, disbursement, the audit trail.
 
-use super::leads::{audit, audit_changes, field_change, move_status, reload, visible_lead};
+use super::leads::{
+    audit, audit_changes, field_change, move_status, reload, terminal_conflict, visible_lead,
+};
 use super::{now_ms, App};
 use crate::db::{self, Conn};
 use crate::error::{Error, FieldErrors, Result};
@@ -38,6 +40,25 @@ fn refused_move(from: Status, to: Status) -> Error {
                 "current status is {}; allowed next: {allowed}",
                 from.as_str()
             ),
+        ),
+    )
+}
+
+/// 409 for a disbursement status that needs an approved lead, on one that is not.
+fn not_approved(current: Status, asked: &str) -> Error {
+    let how = if current.can_move_to(Status::Approved) {
+        "send approved_amount to approve it first"
+    } else {
+        "it must reach under_review and be approved first"
+    };
+    Error::Conflict(
+        format!(
+            "The lead is {}; a disbursement can be {asked} only on an approved lead.",
+            current.as_str()
+        ),
+        FieldErrors::single(
+            "disbursement_status",
+            format!("current status is {}; {how}", current.as_str()),
         ),
     )
 }
@@ -194,6 +215,9 @@ pub fn assign_rm(
                 "must be the id of an active RM (see GET /api/v1/rms)",
             )
         })?;
+        if lead.status.is_terminal() {
+            return Err(terminal_conflict(lead.status));
+        }
         if lead.rm.as_ref().map(|r| r.id) == Some(rm.id) {
             // Already this RM: nothing changes, nothing to record.
             return Ok(lead);
@@ -259,6 +283,9 @@ pub fn assign_lender(
         let (Some((lender_id, lender_name)), Some(status)) = (lender, status) else {
             return Err(Error::internal("validated lender without values"));
         };
+        if lead.status.is_terminal() {
+            return Err(terminal_conflict(lead.status));
+        }
         let now = now_ms();
         db::leads::set_lender(c, lead.row, lender_id, &status, now)?;
         let key = Some(caller.key_id);
@@ -335,14 +362,7 @@ pub fn record_disbursement(
         }
         errs.into_result()?;
         if lead.status.is_terminal() {
-            return Err(refused_move(
-                lead.status,
-                if status == "disbursed" {
-                    Status::Disbursed
-                } else {
-                    Status::Approved
-                },
-            ));
+            return Err(terminal_conflict(lead.status));
         }
         let now = now_ms();
         let key = Some(caller.key_id);
@@ -360,12 +380,7 @@ pub fn record_disbursement(
             )?;
         }
         if status != "not_started" && lead.status != Status::Approved {
-            let to = if status == "disbursed" {
-                Status::Disbursed
-            } else {
-                Status::Approved
-            };
-            return Err(refused_move(lead.status, to));
+            return Err(not_approved(lead.status, &status));
         }
         let approved = amount.or(lead.approved_amount);
         let date = match (&date, status.as_str()) {

@@ -566,6 +566,24 @@ pub fn update_document(
             // A rejected document the lead did not strictly need is still asked for again.
             db::leads::add_pending(c, lead.row, &doc.document_type)?;
         }
+        if lead.status == Status::Approved && !db::leads::pending_documents(c, lead.row)?.is_empty()
+        {
+            // An approved lead cannot go back to document_pending (the lifecycle has no such
+            // move), so it cannot lose a document it needs; this write is rolled back.
+            let field = if body.contains_key("status") {
+                "status"
+            } else {
+                "document_type"
+            };
+            return Err(Error::Conflict(
+                "The lead is approved; a document it needs can no longer be rejected or retyped."
+                    .into(),
+                FieldErrors::single(
+                    field,
+                    "the lead is approved: reject the lead (POST /api/v1/leads/{id}/status) if this document is not acceptable",
+                ),
+            ));
+        }
         settle_documents(c, &mut lead, caller.key_id, now)?;
         db::leads::touch(c, lead.row, now)?;
         Ok(doc)

@@ -1028,3 +1028,123 @@ fn a_pending_disbursement_without_an_approved_amount_on_an_unapproved_lead_is_a_
     }
     assert_eq!(snapshot(&c, &id), before);
 }
+
+/// The 409's message and its one field error.
+fn conflict(r: &Reply, field: &str) -> (String, String) {
+    assert_error(r, 409);
+    assert_eq!(r.error_fields(), vec![field.to_string()], "{}", r.body);
+    (
+        r.body["message"].as_str().unwrap().to_string(),
+        r.body["errors"][field][0].as_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn a_final_lead_refuses_rm_and_lender_changes_and_an_approved_one_keeps_its_documents() {
+    let app = spawn_app();
+    let c = app.admin();
+    let r = c.create_lead(&json!({
+        "product": "Credit Card", "customer_name": "Meera Nair", "mobile": "9811100021",
+    }));
+    let id = id_of(&r, "lead_id");
+    let r = c.upload(&id, "PAN", "pan.pdf", &sample("pan-card.pdf"));
+    let doc = id_of(&r, "document_id");
+    assert_eq!(c.lead(&id).body["data"]["status"], "under_review");
+
+    // Only an approved lead takes a disbursement status; the 409 says so, not "approved".
+    let before = snapshot(&c, &id);
+    for asked in ["pending", "cancelled", "disbursed"] {
+        let body = if asked == "cancelled" {
+            json!({"disbursement_status": asked})
+        } else {
+            json!({"disbursement_status": asked, "approved_amount": null})
+        };
+        let r = c.put_disbursement(&id, &body);
+        if asked == "cancelled" {
+            assert_eq!(
+                conflict(&r, "disbursement_status"),
+                (
+                    "The lead is under_review; a disbursement can be cancelled only on an approved lead.".to_string(),
+                    "current status is under_review; send approved_amount to approve it first".to_string()
+                )
+            );
+        } else {
+            // Without an amount anywhere, the amount is the field at fault (422 first).
+            assert_fields(&r, &["approved_amount"]);
+        }
+    }
+    assert_eq!(snapshot(&c, &id), before);
+
+    let r = c.put_disbursement(
+        &id,
+        &json!({"approved_amount": 5000, "disbursement_status": "pending"}),
+    );
+    assert_eq!(assert_ok(&r, 200)["disbursement_status"], "pending");
+    assert_eq!(c.lead(&id).body["data"]["status"], "approved");
+
+    // Rejecting (or retyping) the PAN an approved lead needs would send it back to
+    // document_pending, which the lifecycle does not allow: 409, nothing changes.
+    let before = snapshot(&c, &id);
+    let audit_before = c.audit(&id).body;
+    let (message, detail) = conflict(
+        &c.patch_document(&id, &doc, &json!({"status": "rejected"})),
+        "status",
+    );
+    assert_eq!(
+        message,
+        "The lead is approved; a document it needs can no longer be rejected or retyped."
+    );
+    assert!(detail.contains("reject the lead"), "{detail}");
+    conflict(
+        &c.patch_document(&id, &doc, &json!({"document_type": "AADHAAR"})),
+        "document_type",
+    );
+    assert_eq!(snapshot(&c, &id), before);
+    assert_eq!(c.audit(&id).body, audit_before);
+    // Verifying it is fine.
+    let r = c.patch_document(&id, &doc, &json!({"status": "verified"}));
+    assert_eq!(assert_ok(&r, 200)["status"], "verified");
+
+    // Rejected is final: RM, lender and disbursement are refused, after the field rules.
+    let r = c.move_status(&id, &json!({"status": "rejected"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let before = snapshot(&c, &id);
+    let audit_before = c.audit(&id).body;
+    // The app's first lead went to RM 1 (round robin); RM 2 would be a change.
+    assert_eq!(c.rm(&id).body["data"]["rm_name"], "Kavya Raman");
+    let final_conflict = (
+        "The lead is rejected and can no longer be changed.".to_string(),
+        "is rejected, a final status".to_string(),
+    );
+    assert_eq!(
+        conflict(&c.put_rm(&id, &json!({"rm_id": 2})), "status"),
+        final_conflict
+    );
+    assert_eq!(
+        conflict(
+            &c.put_lender(
+                &id,
+                &json!({"lender_name": "Suvarna Finserv", "lender_status": "approved"})
+            ),
+            "status"
+        ),
+        final_conflict
+    );
+    assert_eq!(
+        conflict(
+            &c.put_disbursement(&id, &json!({"disbursement_status": "cancelled"})),
+            "status"
+        ),
+        final_conflict
+    );
+    assert_fields(&c.put_rm(&id, &json!({"rm_id": 999})), &["rm_id"]);
+    assert_fields(
+        &c.put_lender(
+            &id,
+            &json!({"lender_name": "Nobody", "lender_status": "approved"}),
+        ),
+        &["lender_name"],
+    );
+    assert_eq!(snapshot(&c, &id), before);
+    assert_eq!(c.audit(&id).body, audit_before);
+}
