@@ -592,35 +592,65 @@ impl FileKind {
 }
 
 /// A client's filename reduced to something safe to show and to put in a header: the last
-/// path component, printable ASCII letters, digits and `._-` only, at most 100 characters.
+/// path component, at most 100 characters, in any script. Control and formatting
+/// characters (among them the bidirectional overrides that make `gpj.exe` read as
+/// `exe.jpg`), other whitespace than the plain space, and the characters that mean
+/// something in a path or a header (`/ \ " : * ? < > |`) become `_`; leading dots and
+/// spaces go. A name that keeps nothing else is `document.<ext>`.
 pub fn sanitize_filename(raw: Option<&str>, kind: FileKind) -> String {
     let base = raw.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
-    let mut clean: String = base
+    let clean: String = base
+        .chars()
+        .map(|c| if filename_char(c) { c } else { '_' })
+        .collect();
+    let clean = clean.trim_start_matches(['.', ' ']).trim_end_matches(' ');
+    let count = clean.chars().count();
+    // Over 100 characters: keep the end, where the extension is.
+    let clean: String = clean.chars().skip(count.saturating_sub(100)).collect();
+    if clean.trim_matches(['_', ' ', '.']).is_empty() {
+        format!("document.{}", kind.extension())
+    } else {
+        clean
+    }
+}
+
+fn filename_char(c: char) -> bool {
+    let formatting = matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}');
+    !(c.is_control()
+        || formatting
+        || (c.is_whitespace() && c != ' ')
+        || matches!(c, '/' | '\\' | '"' | ':' | '*' | '?' | '<' | '>' | '|'))
+}
+
+/// `Content-Disposition: attachment` for a stored filename (RFC 6266): an ASCII `filename`
+/// for old clients (other characters as `_`), and the exact name as UTF-8 in `filename*`
+/// when it is not plain ASCII.
+pub fn attachment_disposition(filename: &str) -> String {
+    let ascii: String = filename
         .chars()
         .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+            if c.is_ascii() && !c.is_ascii_control() {
                 c
             } else {
                 '_'
             }
         })
         .collect();
-    clean = clean.trim_start_matches('.').to_string();
-    if clean.chars().count() > 100 {
-        clean = clean
-            .chars()
-            .rev()
-            .take(100)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+    if ascii == filename {
+        return format!("attachment; filename=\"{filename}\"");
     }
-    if clean.trim_matches('_').is_empty() {
-        format!("document.{}", kind.extension())
-    } else {
-        clean
+    let mut encoded = String::new();
+    for byte in filename.bytes() {
+        // RFC 8187 attr-char; every other byte percent-encoded.
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
     }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
 /// A product of the master, with the document types a lead for it needs.
@@ -876,14 +906,41 @@ mod tests {
 
     #[test]
     fn filenames() {
+        let pdf = |name: &str| sanitize_filename(Some(name), FileKind::Pdf);
+        assert_eq!(pdf("../../etc/passwd"), "passwd");
+        assert_eq!(pdf("C:\\Users\\asha\\pan.pdf"), "pan.pdf");
+        assert_eq!(pdf("my pan\".pdf"), "my pan_.pdf");
+        assert_eq!(pdf("पैन कार्ड.pdf"), "पैन कार्ड.pdf");
+        assert_eq!(pdf("ஆதார் அட்டை.jpg"), "ஆதார் அட்டை.jpg");
+        assert_eq!(pdf("  .hidden.pdf "), "hidden.pdf");
+        assert_eq!(pdf("a\tb\nc\r.pdf"), "a_b_c_.pdf");
+        assert_eq!(pdf("invoice\u{202E}fdp.exe"), "invoice_fdp.exe");
+        assert_eq!(pdf("zero\u{200B}width.pdf"), "zero_width.pdf");
+        assert_eq!(pdf("a:b*c?d<e>f|g.pdf"), "a_b_c_d_e_f_g.pdf");
         assert_eq!(
-            sanitize_filename(Some("../../etc/passwd"), FileKind::Pdf),
-            "passwd"
+            pdf(&format!("{}.pdf", "क".repeat(150))).chars().count(),
+            100
         );
-        assert_eq!(
-            sanitize_filename(Some("my pan\".pdf"), FileKind::Pdf),
-            "my_pan_.pdf"
-        );
+        assert!(pdf(&format!("{}.pdf", "क".repeat(150))).ends_with("क.pdf"));
+        for empty in ["", "...", " ", "\u{202E}", "../"] {
+            assert_eq!(pdf(empty), "document.pdf", "{empty:?}");
+        }
         assert_eq!(sanitize_filename(None, FileKind::Png), "document.png");
+    }
+
+    #[test]
+    fn attachment_dispositions() {
+        assert_eq!(
+            attachment_disposition("pan card.pdf"),
+            "attachment; filename=\"pan card.pdf\""
+        );
+        assert_eq!(
+            attachment_disposition("पैन.pdf"),
+            "attachment; filename=\"___.pdf\"; filename*=UTF-8''%E0%A4%AA%E0%A5%88%E0%A4%A8.pdf"
+        );
+        assert_eq!(
+            attachment_disposition("a b'c.pdf\u{e9}"),
+            "attachment; filename=\"a b'c.pdf_\"; filename*=UTF-8''a%20b%27c.pdf%C3%A9"
+        );
     }
 }

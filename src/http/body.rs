@@ -56,12 +56,14 @@ pub fn json_object(req: &Request, body: &mut dyn Read, limit: u64) -> Result<Map
     if buf.len() as u64 > limit {
         return Err(too_large("The request body", limit));
     }
-    if buf.iter().all(u8::is_ascii_whitespace) {
+    // RFC 8259 lets a parser ignore a byte order mark, which some clients still send.
+    let text = buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf);
+    if text.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::BadRequest(
             "The request body is empty; send a JSON object.".into(),
         ));
     }
-    match serde_json::from_slice::<Value>(&buf) {
+    match serde_json::from_slice::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Error::BadRequest(
             "The request body must be a JSON object.".into(),

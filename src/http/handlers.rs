@@ -51,6 +51,17 @@ fn note_body(n: &Note, lead_id: &str, tz: FixedOffset) -> Vec<u8> {
     .unwrap_or_default()
 }
 
+/// Whether an `If-None-Match` header names `etag` (a document's bytes never change under
+/// one ETag, so a match means the client's copy is current). Weak tags compare by their
+/// opaque part, as RFC 9110 says `If-None-Match` does.
+fn not_modified(header: Option<&str>, etag: &str) -> bool {
+    header.is_some_and(|h| {
+        h.split(',')
+            .map(|t| t.trim())
+            .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
+    })
+}
+
 /// A fresh create's response, or the first answer replayed byte for byte.
 fn answered<T>(answer: app::Created<T>, fresh: impl FnOnce(&T) -> Response) -> Response {
     match answer {
@@ -111,7 +122,17 @@ pub(super) fn route(
                 (201, envelope_bytes(&LeadJson::from(lead, tz)))
             })?;
             let answer = app::create_lead(a, caller, &body, idem)?;
-            Ok(answered(answer, |lead| created(&LeadJson::from(lead, tz))))
+            let new_id = match &answer {
+                app::Created::Fresh(lead) => Some(lead.lead_id.clone()),
+                app::Created::Replay(_, body) => serde_json::from_slice::<Value>(body)
+                    .ok()
+                    .and_then(|v| v.pointer("/data/lead_id")?.as_str().map(str::to_string)),
+            };
+            let response = answered(answer, |lead| created(&LeadJson::from(lead, tz)));
+            Ok(match new_id {
+                Some(id) => response.with_unique_header("Location", format!("/api/v1/leads/{id}")),
+                None => response,
+            })
         }
         (Route::Leads, _) => {
             let page = app::list_leads(a, caller, &|name| req.get_param(name))?;
@@ -217,12 +238,21 @@ pub(super) fn route(
         (Route::DocumentFile, _) => {
             let document_id = params.get(1).map(String::as_str).unwrap_or("");
             let (doc, file) = app::document_file(a, caller, lead_id, document_id)?;
+            let etag = format!("\"{}\"", doc.sha256);
+            if not_modified(req.header("If-None-Match"), &etag) {
+                return Ok(Response {
+                    status_code: 304,
+                    headers: vec![("ETag".into(), etag.into())],
+                    data: rouille::ResponseBody::empty(),
+                    upgrade: None,
+                });
+            }
             Ok(Response::from_file(doc.content_type.clone(), file)
                 .with_unique_header(
                     "Content-Disposition",
-                    format!("attachment; filename=\"{}\"", doc.filename),
+                    crate::model::attachment_disposition(&doc.filename),
                 )
-                .with_unique_header("ETag", format!("\"{}\"", doc.sha256)))
+                .with_unique_header("ETag", etag))
         }
         (Route::Document, "PATCH") => {
             let document_id = params.get(1).map(String::as_str).unwrap_or("");

@@ -172,7 +172,7 @@ fn cors(origins: &[String], req: &Request, response: Response) -> Response {
         .with_unique_header("Vary", "Origin")
         .with_unique_header(
             "Access-Control-Expose-Headers",
-            "X-Request-Id, Retry-After, ETag, Content-Disposition, Idempotent-Replayed",
+            "X-Request-Id, Retry-After, ETag, Content-Disposition, Idempotent-Replayed, Location",
         );
     if req.method() == "OPTIONS" {
         let allow = response

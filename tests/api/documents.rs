@@ -475,3 +475,71 @@ fn the_client_filename_is_never_a_path() {
     }
     assert!(!Path::new("/tmp/absolute.pdf").exists());
 }
+
+#[test]
+fn a_download_answers_304_to_a_client_that_has_its_etag() {
+    let app = spawn_app();
+    let c = app.admin();
+    let id = c.new_lead("9876543210");
+    let pdf = sample("pan-card.pdf");
+    let r = c.upload(&id, "PAN", "pan-card.pdf", &pdf);
+    let doc = assert_ok(&r, 201)["document_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let etag = format!("\"{}\"", sha256_hex(&pdf));
+    let path = format!("/api/v1/leads/{id}/documents/{doc}/file");
+    let r = c.get(&path);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("ETag"), Some(etag.as_str()));
+    assert_eq!(r.bytes, pdf);
+    let conditional =
+        |value: &str| c.send(c.request("GET", &path).set("If-None-Match", value), None);
+    for value in [
+        etag.clone(),
+        format!("W/{etag}"),
+        format!("\"other\", {etag}"),
+        "*".to_string(),
+    ] {
+        let r = conditional(&value);
+        assert_eq!(r.status, 304, "{value}");
+        assert!(r.bytes.is_empty(), "{value}");
+        assert_eq!(r.header("ETag"), Some(etag.as_str()), "{value}");
+    }
+    for value in ["\"other\"", "", "W/\"0000\""] {
+        let r = conditional(value);
+        assert_eq!(r.status, 200, "{value}");
+        assert_eq!(r.bytes, pdf, "{value}");
+    }
+    // The check comes after the key and the lead: another partner still gets a 404.
+    let key = app.create_key(dhanita::model::Role::Partner, "Acme", None);
+    let p = app.with_key(&key);
+    let r = p.send(p.request("GET", &path).set("If-None-Match", &etag), None);
+    assert_error(&r, 404);
+}
+
+#[test]
+fn a_filename_in_any_script_round_trips_and_downloads_with_its_utf8_name() {
+    let app = spawn_app();
+    let c = app.admin();
+    let id = c.new_lead("9876543210");
+    let pdf = sample("pan-card.pdf");
+    let r = c.upload(&id, "PAN", "पैन कार्ड.pdf", &pdf);
+    let d = assert_ok(&r, 201).clone();
+    assert_eq!(d["filename"], json!("पैन कार्ड.pdf"));
+    let doc = d["document_id"].as_str().unwrap();
+    let r = c.documents(&id);
+    assert_eq!(assert_ok(&r, 200)[0]["filename"], json!("पैन कार्ड.pdf"));
+    let r = c.document_file(&id, doc);
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("Content-Disposition"),
+        Some(
+            "attachment; filename=\"___ _____.pdf\"; filename*=UTF-8''%E0%A4%AA%E0%A5%88%E0%A4%A8%20%E0%A4%95%E0%A4%BE%E0%A4%B0%E0%A5%8D%E0%A4%A1.pdf"
+        )
+    );
+    assert_eq!(r.bytes, pdf);
+    // Spoofing and path characters are still replaced.
+    let r = c.upload(&id, "OTHER", "scan\u{202E}fdp.exe:1", &pdf);
+    assert_eq!(assert_ok(&r, 201)["filename"], json!("scan_fdp.exe_1"));
+}

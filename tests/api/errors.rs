@@ -130,7 +130,13 @@ fn malformed_or_non_object_json_is_400_and_stores_nothing() {
         );
         assert_error(&r, 400);
     }
-    for body in [&b"true"[..], b"[1, 2]"] {
+    for body in [
+        &b"true"[..],
+        b"[1, 2]",
+        b"\xEF\xBB\xBF",
+        b"\xEF\xBB\xBF  ",
+        b"\xEF\xBB{}",
+    ] {
         let r = c.raw("POST", "/api/v1/leads", "application/json", body);
         assert_error(&r, 400);
     }
@@ -141,6 +147,24 @@ fn malformed_or_non_object_json_is_400_and_stores_nothing() {
         c.new_lead_of("Car Loan", "9876543210"),
         format!("LD{}0002", today())
     );
+    // A UTF-8 byte order mark before the JSON (RFC 8259 lets a parser ignore it).
+    let r = c.raw(
+        "POST",
+        "/api/v1/leads",
+        "application/json",
+        b"\xEF\xBB\xBF{\"product\": \"Home Loan\", \"customer_name\": \"Asha\", \"mobile\": \"9876543210\"}",
+    );
+    assert_eq!(
+        assert_ok(&r, 201)["lead_id"],
+        json!(format!("LD{}0003", today()))
+    );
+    let r = c.raw(
+        "PATCH",
+        &format!("/api/v1/leads/{id}"),
+        "application/json",
+        b"\xEF\xBB\xBF{\"city\": \"Pune\"}",
+    );
+    assert_eq!(assert_ok(&r, 200)["city"], json!("Pune"));
 }
 
 #[test]

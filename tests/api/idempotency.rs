@@ -26,9 +26,13 @@ fn a_repeated_lead_create_replays_the_first_answer_and_creates_nothing() {
     let id = first.body["data"]["lead_id"].as_str().unwrap().to_string();
     let journey = c.journey(&id).body;
 
+    let location = format!("/api/v1/leads/{id}");
+    assert_eq!(first.header("Location"), Some(location.as_str()));
+
     let again = c.create_lead_raw_idem("order-1001", LEAD);
     assert_eq!(again.status, 201);
     assert_eq!(again.bytes, first.bytes, "byte-identical replay");
+    assert_eq!(again.header("Location"), Some(location.as_str()));
     assert_common(&again);
     // The same JSON with its keys reordered and spaced is the same request.
     let reordered =

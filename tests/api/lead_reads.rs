@@ -109,7 +109,7 @@ fn documents_are_listed_and_downloaded_byte_for_byte() {
             "../../etc/my photo.png",
             sample("photo.png"),
             "image/png",
-            "my_photo.png",
+            "my photo.png",
         ),
     ];
     let mut uploaded = Vec::new();
