@@ -5,7 +5,7 @@ use super::body::json_object;
 use super::multipart::read_upload;
 use super::router::Route;
 use super::views::*;
-use super::{created, ok, Ctx};
+use super::{created, list, ok, Ctx};
 use crate::app;
 use crate::error::{Error, Result};
 use crate::model::{Caller, Document, Lead, Note};
@@ -87,19 +87,17 @@ pub(super) fn route(
     match (route, req.method()) {
         (Route::Products, _) => {
             let products = app::list_products(a)?;
-            Ok(ok(&products
-                .iter()
-                .map(ProductJson::from)
-                .collect::<Vec<_>>()))
+            Ok(list(
+                &products.iter().map(ProductJson::from).collect::<Vec<_>>(),
+            ))
         }
-        (Route::Categories, _) => Ok(ok(&app::list_categories(a)?)),
+        (Route::Categories, _) => Ok(list(&app::list_categories(a)?)),
         (Route::LenderMapping, _) => {
             let code = req.get_param("product_code");
             let rows = app::list_lender_mapping(a, code.as_deref())?;
-            Ok(ok(&rows
-                .iter()
-                .map(LenderMappingJson::from)
-                .collect::<Vec<_>>()))
+            Ok(list(
+                &rows.iter().map(LenderMappingJson::from).collect::<Vec<_>>(),
+            ))
         }
         (Route::DocumentTypes, _) => {
             let types = app::list_document_types(a)?;
@@ -107,14 +105,13 @@ pub(super) fn route(
                 .iter()
                 .map(|t| json!({ "code": t.code, "name": t.name }))
                 .collect();
-            Ok(ok(&data))
+            Ok(list(&data))
         }
         (Route::Statuses, _) => {
             let statuses = app::list_statuses(a)?;
-            Ok(ok(&statuses
-                .iter()
-                .map(|s| s.code.as_str())
-                .collect::<Vec<_>>()))
+            Ok(list(
+                &statuses.iter().map(|s| s.code.as_str()).collect::<Vec<_>>(),
+            ))
         }
         (Route::Leads, "POST") => {
             let body = json_object(req, body, json_limit)?;
@@ -153,10 +150,12 @@ pub(super) fn route(
         }
         (Route::Journey, _) => {
             let journey = app::lead_journey(a, caller, lead_id)?;
-            Ok(ok(&journey
-                .iter()
-                .map(|j| JourneyJson::from(j, tz))
-                .collect::<Vec<_>>()))
+            Ok(list(
+                &journey
+                    .iter()
+                    .map(|j| JourneyJson::from(j, tz))
+                    .collect::<Vec<_>>(),
+            ))
         }
         (Route::LeadStatus, "POST") => {
             let body = json_object(req, body, json_limit)?;
@@ -202,14 +201,16 @@ pub(super) fn route(
                 .iter()
                 .map(|r| json!({ "rm_id": r.id, "name": r.name, "mobile": r.mobile, "email": r.email }))
                 .collect();
-            Ok(ok(&data))
+            Ok(list(&data))
         }
         (Route::Audit, _) => {
             let entries = app::lead_audit(a, caller, lead_id)?;
-            Ok(ok(&entries
-                .iter()
-                .map(|e| AuditJson::from(e, tz))
-                .collect::<Vec<_>>()))
+            Ok(list(
+                &entries
+                    .iter()
+                    .map(|e| AuditJson::from(e, tz))
+                    .collect::<Vec<_>>(),
+            ))
         }
         (Route::Rm, _) => {
             let lead = app::get_lead(a, caller, lead_id)?;
@@ -230,10 +231,12 @@ pub(super) fn route(
         }
         (Route::Documents, _) => {
             let docs = app::list_documents(a, caller, lead_id)?;
-            Ok(ok(&docs
-                .iter()
-                .map(|d| DocumentJson::from(d, tz))
-                .collect::<Vec<_>>()))
+            Ok(list(
+                &docs
+                    .iter()
+                    .map(|d| DocumentJson::from(d, tz))
+                    .collect::<Vec<_>>(),
+            ))
         }
         (Route::DocumentFile, _) => {
             let document_id = params.get(1).map(String::as_str).unwrap_or("");
@@ -274,10 +277,12 @@ pub(super) fn route(
         }
         (Route::Notes, _) => {
             let notes = app::list_notes(a, caller, lead_id)?;
-            Ok(ok(&notes
-                .iter()
-                .map(|n| NoteJson::from(n, lead_id, tz))
-                .collect::<Vec<_>>()))
+            Ok(list(
+                &notes
+                    .iter()
+                    .map(|n| NoteJson::from(n, lead_id, tz))
+                    .collect::<Vec<_>>(),
+            ))
         }
         _ => Err(Error::internal(format!(
             "route {route:?} has no handler for {}",

@@ -442,6 +442,26 @@ pub(crate) fn ok<T: Serialize>(data: &T) -> Response {
     )
 }
 
+#[derive(Serialize)]
+struct ListEnvelope<'a, T: Serialize> {
+    success: bool,
+    data: &'a [T],
+    next_cursor: Option<&'a str>,
+}
+
+/// `{"success": true, "data": [...], "next_cursor": null}` with 200: a list that is given
+/// whole, so there is no next page (DESIGN: every list has `next_cursor`).
+pub(crate) fn list<T: Serialize>(items: &[T]) -> Response {
+    json_response(
+        200,
+        &ListEnvelope {
+            success: true,
+            data: items,
+            next_cursor: None,
+        },
+    )
+}
+
 /// `{"success": true, "data": …}` with 201.
 pub(crate) fn created<T: Serialize>(data: &T) -> Response {
     json_response(

@@ -67,7 +67,8 @@ fn products_are_the_ten_categories_with_their_required_documents() {
     let app = spawn_app();
     let r = app.admin().get("/api/v1/products");
     let data = assert_ok(&r, 200);
-    assert_no_nulls(&r.body, &[]);
+    assert_no_nulls(&r.body, &["next_cursor"]);
+    assert_eq!(r.body["next_cursor"], Value::Null);
     let list = data.as_array().expect("data is a list");
     assert_eq!(list.len(), 10, "{}", r.body);
     for (p, cat) in list.iter().zip(CATEGORIES) {
@@ -85,7 +86,10 @@ fn categories_are_exactly_the_ten_in_spec_order() {
     let app = spawn_app();
     let r = app.admin().get("/api/v1/products/categories");
     assert_ok(&r, 200);
-    assert_eq!(r.body, json!({"success": true, "data": CATEGORIES}));
+    assert_eq!(
+        r.body,
+        json!({"success": true, "data": CATEGORIES, "next_cursor": null})
+    );
 }
 
 #[test]
@@ -93,7 +97,10 @@ fn statuses_are_the_six_in_lifecycle_order() {
     let app = spawn_app();
     let r = app.admin().get("/api/v1/statuses");
     assert_ok(&r, 200);
-    assert_eq!(r.body, json!({"success": true, "data": STATUSES}));
+    assert_eq!(
+        r.body,
+        json!({"success": true, "data": STATUSES, "next_cursor": null})
+    );
 }
 
 #[test]
@@ -101,7 +108,8 @@ fn document_types_are_the_nine_in_order() {
     let app = spawn_app();
     let r = app.admin().get("/api/v1/document-types");
     let data = assert_ok(&r, 200);
-    assert_no_nulls(&r.body, &[]);
+    assert_no_nulls(&r.body, &["next_cursor"]);
+    assert_eq!(r.body["next_cursor"], Value::Null);
     let codes: Vec<&str> = data
         .as_array()
         .expect("data is a list")
@@ -117,7 +125,8 @@ fn lender_mapping_lists_and_filters() {
     let c = app.admin();
     let r = c.get("/api/v1/products/lender-mapping");
     let all = assert_ok(&r, 200).as_array().expect("list").clone();
-    assert_no_nulls(&r.body, &[]);
+    assert_no_nulls(&r.body, &["next_cursor"]);
+    assert_eq!(r.body["next_cursor"], Value::Null);
     assert!(!all.is_empty());
     let codes: Vec<String> = CATEGORIES.iter().map(|c| code_of(c)).collect();
     let mut lenders: Vec<String> = Vec::new();
@@ -158,8 +167,10 @@ fn lender_mapping_lists_and_filters() {
     let r = c.get("/api/v1/products/lender-mapping?product_code=NOPE");
     assert_eq!(r.status, 200);
     assert_common(&r);
-    assert_eq!(r.body, json!({"success": true, "data": []}));
-    assert_eq!(r.bytes, br#"{"success":true,"data":[]}"#.to_vec());
+    assert_eq!(
+        r.bytes,
+        br#"{"success":true,"data":[],"next_cursor":null}"#.to_vec()
+    );
 }
 
 #[test]
@@ -261,7 +272,8 @@ fn journey_status_disbursement_and_rm_of_a_new_lead() {
 
     let r = c.journey(&id);
     let j = assert_ok(&r, 200).as_array().expect("list").clone();
-    assert_no_nulls(&r.body, &[]);
+    assert_no_nulls(&r.body, &["next_cursor"]);
+    assert_eq!(r.body["next_cursor"], Value::Null);
     assert_eq!(j.len(), 2, "{}", r.body);
     assert_eq!(j[0]["status"], json!("new"));
     assert_eq!(j[0]["note"], json!("Lead received."));

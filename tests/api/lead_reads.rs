@@ -16,7 +16,10 @@ fn notes_are_listed_oldest_first() {
         let t0 = unix_now();
         let id = c.new_lead(mobile);
         let r = c.notes(&id);
-        assert_eq!(r.body, json!({"success": true, "data": []}));
+        assert_eq!(
+            r.body,
+            json!({"success": true, "data": [], "next_cursor": null})
+        );
         assert_common(&r);
         let bodies = [
             json!({"note": "First call: customer interested."}),
@@ -87,7 +90,10 @@ fn documents_are_listed_and_downloaded_byte_for_byte() {
     let admin = app.admin();
     let id = p.new_lead("9876543210");
     let r = p.documents(&id);
-    assert_eq!(r.body, json!({"success": true, "data": []}));
+    assert_eq!(
+        r.body,
+        json!({"success": true, "data": [], "next_cursor": null})
+    );
 
     let files: Vec<(&str, &str, Vec<u8>, &str, &str)> = vec![
         (
