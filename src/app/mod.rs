@@ -83,12 +83,19 @@ pub fn list_categories(app: &App) -> Result<Vec<String>> {
     app.db.read(db::masters::categories)
 }
 
-/// Lender mappings, optionally of one product (by code, case-insensitive). A code that
-/// matches nothing gives an empty list.
-pub fn list_lender_mapping(app: &App, product_code: Option<&str>) -> Result<Vec<LenderMapping>> {
-    let code = product_code.map(|c| c.trim().to_ascii_uppercase());
-    app.db
-        .read(|c| db::masters::lender_mapping(c, code.as_deref()))
+/// The lender mapping, of one product when `product` is given: its code in any case, or its
+/// name, as `POST /leads` takes it. A value that matches no product gives an empty list.
+pub fn list_lender_mapping(app: &App, product: Option<&str>) -> Result<Vec<LenderMapping>> {
+    app.db.read(|c| {
+        let code = match product.map(str::trim) {
+            None => None,
+            Some(given) => Some(match db::masters::find_active_product(c, given)? {
+                Some(p) => p.code,
+                None => given.to_ascii_uppercase(),
+            }),
+        };
+        db::masters::lender_mapping(c, code.as_deref())
+    })
 }
 
 pub fn list_statuses(app: &App) -> Result<Vec<StatusInfo>> {

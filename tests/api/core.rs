@@ -164,6 +164,25 @@ fn lender_mapping_lists_and_filters() {
         got.sort();
         assert_eq!(got, want, "filter {code}");
     }
+    // The product's name, as POST /leads takes it, and its code in any case, filter alike.
+    let by_code = c.get("/api/v1/products/lender-mapping?product_code=PERSONAL_LOAN");
+    assert_eq!(
+        by_code.body["data"].as_array().unwrap().len(),
+        3,
+        "{}",
+        by_code.body
+    );
+    for given in [
+        "Personal%20Loan",
+        "personal%20loan",
+        "personal_loan",
+        "%20PERSONAL_LOAN%20",
+    ] {
+        let r = c.get(&format!(
+            "/api/v1/products/lender-mapping?product_code={given}"
+        ));
+        assert_eq!(r.body, by_code.body, "{given}");
+    }
     let r = c.get("/api/v1/products/lender-mapping?product_code=NOPE");
     assert_eq!(r.status, 200);
     assert_common(&r);
