@@ -63,27 +63,6 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
             Err(((1.0 - b.tokens) / rate).ceil().max(1.0) as u64)
         }
     }
-
-    /// Whether a token is available, without taking one.
-    pub fn check(&self, key: &K) -> Result<(), u64> {
-        if self.per_minute == 0 {
-            return Ok(());
-        }
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        match buckets.get_mut(key) {
-            None => Ok(()),
-            Some(b) => {
-                self.refill(b, now);
-                if b.tokens >= 1.0 {
-                    Ok(())
-                } else {
-                    let rate = f64::from(self.per_minute) / 60.0;
-                    Err(((1.0 - b.tokens) / rate).ceil().max(1.0) as u64)
-                }
-            }
-        }
-    }
 }
 
 /// Addresses whose failed authentications are not slowed down.

@@ -16,6 +16,7 @@ mod views;
 
 use crate::app::{self, App};
 use crate::error::{Error, Result};
+use crate::model::Caller;
 use rouille::{Request, Response};
 use router::{Resolved, Route};
 use serde::Serialize;
@@ -227,6 +228,24 @@ struct Outcome {
     key_id: Option<i64>,
 }
 
+/// A key check from `client`: a valid key always passes, so that one client with a wrong key
+/// cannot lock out the others behind the same address (an office NAT). A failed check counts
+/// against its address (loopback is exempt); past the address's budget it is answered 429
+/// with the wait instead of 401, which slows down guessing.
+fn judge_auth(
+    failures: &limits::Limiter<std::net::IpAddr>,
+    client: std::net::IpAddr,
+    outcome: Result<Caller>,
+) -> Result<Caller> {
+    match outcome {
+        Err(Error::Unauthorized) if !limits::is_exempt(client) => match failures.take(&client) {
+            Ok(()) => Err(Error::Unauthorized),
+            Err(wait) => Err(Error::RateLimited(wait)),
+        },
+        other => other,
+    }
+}
+
 fn handle(ctx: &Ctx, req: &Request, body: &mut dyn Read) -> Response {
     let started = Instant::now();
     let n = ctx.next_id.fetch_add(1, Ordering::Relaxed);
@@ -295,15 +314,6 @@ fn answer(ctx: &Ctx, req: &Request, body: &mut dyn Read) -> Outcome {
         };
     }
     let client = req.remote_addr().ip();
-    let watched = !limits::is_exempt(client);
-    if watched {
-        if let Err(wait) = ctx.auth_failures.check(&client) {
-            return Outcome {
-                response: error_response(&Error::RateLimited(wait)),
-                key_id: None,
-            };
-        }
-    }
     // Two keys in one request are ambiguous: refuse rather than pick one.
     let presented: Vec<&str> = req
         .headers()
@@ -342,12 +352,10 @@ fn answer(ctx: &Ctx, req: &Request, body: &mut dyn Read) -> Outcome {
             };
         }
     }
-    let caller = match app::authenticate_hash(&ctx.app, key_hash.as_deref()) {
+    let authenticated = app::authenticate_hash(&ctx.app, key_hash.as_deref());
+    let caller = match judge_auth(&ctx.auth_failures, client, authenticated) {
         Ok(c) => c,
         Err(e) => {
-            if watched && matches!(e, Error::Unauthorized) {
-                let _ = ctx.auth_failures.take(&client);
-            }
             return Outcome {
                 response: error_response(&e),
                 key_id: None,
@@ -517,5 +525,60 @@ pub(crate) fn error_response(e: &Error) -> Response {
         Error::Unavailable(_) => response.with_unique_header("Retry-After", "1"),
         Error::RateLimited(wait) => response.with_unique_header("Retry-After", wait.to_string()),
         _ => response,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Role;
+    use std::net::IpAddr;
+
+    fn caller() -> Caller {
+        Caller {
+            key_id: 7,
+            partner_id: 1,
+            role: Role::Partner,
+            dsa_code: None,
+        }
+    }
+
+    #[test]
+    fn wrong_keys_slow_their_address_down_but_never_lock_out_a_valid_key() {
+        let failures = limits::Limiter::new(2);
+        let office: IpAddr = "203.0.113.9".parse().unwrap();
+        let judge = |outcome| judge_auth(&failures, office, outcome);
+        assert!(matches!(
+            judge(Err(Error::Unauthorized)),
+            Err(Error::Unauthorized)
+        ));
+        assert!(matches!(
+            judge(Err(Error::Unauthorized)),
+            Err(Error::Unauthorized)
+        ));
+        // The address's budget is spent: a third wrong key waits...
+        assert!(matches!(
+            judge(Err(Error::Unauthorized)),
+            Err(Error::RateLimited(30))
+        ));
+        // ...but a valid key from the same address passes, and costs nothing.
+        assert_eq!(judge(Ok(caller())).unwrap().key_id, 7);
+        assert!(matches!(
+            judge(Err(Error::Unauthorized)),
+            Err(Error::RateLimited(_))
+        ));
+        // Other addresses have their own budget; loopback has none.
+        let other: IpAddr = "198.51.100.4".parse().unwrap();
+        assert!(matches!(
+            judge_auth(&failures, other, Err(Error::Unauthorized)),
+            Err(Error::Unauthorized)
+        ));
+        let local: IpAddr = "127.0.0.1".parse().unwrap();
+        for _ in 0..5 {
+            assert!(matches!(
+                judge_auth(&failures, local, Err(Error::Unauthorized)),
+                Err(Error::Unauthorized)
+            ));
+        }
     }
 }
