@@ -22,6 +22,16 @@ fn idempotency_key(req: &Request) -> Result<Option<String>> {
         .transpose()
 }
 
+/// A create under a lead with an `Idempotency-Key`: the lead is looked up first, so that a
+/// lead that does not exist (or is another partner's) is a 404 whatever the key, before a
+/// malformed or reused key is a 422, as the order of checks says.
+fn lead_before_key(req: &Request, a: &app::App, caller: &Caller, lead_id: &str) -> Result<()> {
+    if req.header("Idempotency-Key").is_some() {
+        app::get_lead(a, caller, lead_id)?;
+    }
+    Ok(())
+}
+
 /// The idempotency request of a JSON create, if the client sent a key.
 fn idempotency<T: 'static>(
     req: &Request,
@@ -218,6 +228,7 @@ pub(super) fn route(
         }
         (Route::Documents, "POST") => {
             let input = read_upload(req, body, &a.blobs, ctx.settings.max_file_bytes)?;
+            lead_before_key(req, a, caller, lead_id)?;
             let print = app::upload_fingerprint(lead_id, &input);
             let idem = idempotency_key(req)?.map(|key| app::IdemRequest {
                 key,
@@ -265,6 +276,7 @@ pub(super) fn route(
         }
         (Route::Notes, "POST") => {
             let body = json_object(req, body, json_limit)?;
+            lead_before_key(req, a, caller, lead_id)?;
             let owned_id = lead_id.to_string();
             let idem = idempotency(req, "add_note", lead_id, &body, move |n: &Note| {
                 (201, note_body(n, &owned_id, tz))

@@ -244,3 +244,35 @@ fn concurrent_requests_with_one_key_create_exactly_one_lead() {
     assert!(replies.iter().all(|b| b == &replies[0]));
     assert_eq!(list_len(&c.notes(id)), 1);
 }
+
+/// A lead that does not exist, or is another partner's, is a 404 under any key: the lead is
+/// judged before the key, as the order of checks says (404 before 422), and nothing is kept.
+#[test]
+fn a_missing_or_foreign_lead_is_404_whatever_the_key() {
+    let app = spawn_app();
+    let admin = app.admin();
+    let partner_key = app.create_key(Role::Partner, "Acme", None);
+    let partner = app.with_key(&partner_key);
+    let own = partner.new_lead("9876543210");
+    let foreign = admin.new_lead("9876543211");
+    let note = json!({"note": "Called."});
+    let long = "k".repeat(256);
+    for lead in ["LD202601010999", foreign.as_str()] {
+        let path = format!("/api/v1/leads/{lead}/notes");
+        for key in [long.as_str(), "note-1"] {
+            let r = partner.idem_json(key, "POST", &path, &note);
+            assert_error(&r, 404);
+            let r = partner.upload_idem(key, lead, "PAN", "pan-card.pdf", &sample("pan-card.pdf"));
+            assert_error(&r, 404);
+        }
+    }
+    assert_eq!(list_len(&admin.notes(&foreign)), 0);
+    assert_eq!(list_len(&admin.documents(&foreign)), 0);
+    assert!(app.document_files().is_empty());
+    // The keys tried on those leads were not spent: the partner's own lead takes them.
+    let r = partner.idem_json("note-1", "POST", &format!("/api/v1/leads/{own}/notes"), &note);
+    assert_eq!(r.status, 201, "{}", r.body);
+    // A malformed key on an existing lead is still the 422 it always was.
+    let r = partner.idem_json(&long, "POST", &format!("/api/v1/leads/{own}/notes"), &note);
+    assert_fields(&r, &["idempotency_key"]);
+}
