@@ -524,6 +524,7 @@ pub fn update_document(
             return Err(terminal_conflict(lead.status));
         }
         let now = now_ms();
+        let pending_before = db::leads::pending_documents(c, lead.row)?;
         let before = doc.clone();
         let old_type = doc.document_type.clone();
         if let Some(t) = new_type {
@@ -566,23 +567,36 @@ pub fn update_document(
             // A rejected document the lead did not strictly need is still asked for again.
             db::leads::add_pending(c, lead.row, &doc.document_type)?;
         }
-        if lead.status == Status::Approved && !db::leads::pending_documents(c, lead.row)?.is_empty()
-        {
+        if lead.status == Status::Approved {
             // An approved lead cannot go back to document_pending (the lifecycle has no such
-            // move), so it cannot lose a document it needs; this write is rolled back.
-            let field = if body.contains_key("status") {
-                "status"
-            } else {
-                "document_type"
-            };
-            return Err(Error::Conflict(
-                "The lead is approved; a document it needs can no longer be rejected or retyped."
-                    .into(),
-                FieldErrors::single(
-                    field,
-                    "the lead is approved: reject the lead (POST /api/v1/leads/{id}/status) if this document is not acceptable",
-                ),
-            ));
+            // move), so this change may not leave a type the product requires newly missing;
+            // it is rolled back. A lead already missing one (left so by an older version) can
+            // still have its other documents changed, and an optional document rejected is
+            // asked for again as on any lead.
+            let now_missing = db::leads::pending_documents(c, lead.row)?;
+            let lost: Vec<&String> = now_missing
+                .iter()
+                .filter(|t| required.contains(*t) && !pending_before.contains(*t))
+                .collect();
+            if !lost.is_empty() {
+                let field = if lost.contains(&&old_type) && old_type != doc.document_type {
+                    "document_type"
+                } else if body.contains_key("status") {
+                    "status"
+                } else {
+                    "document_type"
+                };
+                return Err(Error::Conflict(
+                    format!(
+                        "The lead is approved; this change would leave it without a required {} document.",
+                        lost.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                    FieldErrors::single(
+                        field,
+                        "the lead is approved: reject the lead (POST /api/v1/leads/{id}/status) if this document is not acceptable",
+                    ),
+                ));
+            }
         }
         settle_documents(c, &mut lead, caller.key_id, now)?;
         db::leads::touch(c, lead.row, now)?;

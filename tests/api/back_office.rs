@@ -1092,7 +1092,7 @@ fn a_final_lead_refuses_rm_and_lender_changes_and_an_approved_one_keeps_its_docu
     );
     assert_eq!(
         message,
-        "The lead is approved; a document it needs can no longer be rejected or retyped."
+        "The lead is approved; this change would leave it without a required PAN document."
     );
     assert!(detail.contains("reject the lead"), "{detail}");
     conflict(
@@ -1147,4 +1147,62 @@ fn a_final_lead_refuses_rm_and_lender_changes_and_an_approved_one_keeps_its_docu
     );
     assert_eq!(snapshot(&c, &id), before);
     assert_eq!(c.audit(&id).body, audit_before);
+}
+
+/// On an approved lead only a change that leaves a required type newly missing is refused:
+/// an optional document may be rejected (and is asked for again), and a lead that an older
+/// version left missing a required type can still have its other documents changed.
+#[test]
+fn an_approved_lead_refuses_only_losing_a_required_document() {
+    let app = spawn_app();
+    let c = app.admin();
+    let r = c.create_lead(&json!({
+        "product": "Credit Card", "customer_name": "Meera Nair", "mobile": "9811100022",
+    }));
+    let id = id_of(&r, "lead_id");
+    let pan = id_of(
+        &c.upload(&id, "PAN", "pan.pdf", &sample("pan-card.pdf")),
+        "document_id",
+    );
+    let photo = id_of(
+        &c.upload(&id, "PHOTO", "me.png", &sample("photo.png")),
+        "document_id",
+    );
+    let r = c.put_disbursement(
+        &id,
+        &json!({"approved_amount": 5000, "disbursement_status": "pending"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(c.lead_status_of(&id), "approved");
+
+    // PHOTO is not required for a credit card: rejecting it is a plain 200.
+    let r = c.patch_document(&id, &photo, &json!({"status": "rejected"}));
+    assert_eq!(assert_ok(&r, 200)["status"], "rejected");
+    assert_eq!(c.lead_status_of(&id), "approved");
+    // Retyping the PAN to PHOTO would leave the card without a PAN: refused on document_type.
+    let (message, _) = conflict(
+        &c.patch_document(&id, &pan, &json!({"document_type": "PHOTO"})),
+        "document_type",
+    );
+    assert_eq!(
+        message,
+        "The lead is approved; this change would leave it without a required PAN document."
+    );
+
+    // An approved lead already missing its PAN (as an older version could leave it).
+    let db = rusqlite::Connection::open(app.db_path()).unwrap();
+    let added = db
+        .execute(
+            "INSERT INTO lead_pending_documents (lead_id, document_type)
+             SELECT id, 'PAN' FROM leads WHERE lead_id = ?1",
+            [&id],
+        )
+        .unwrap();
+    assert_eq!(added, 1);
+    drop(db);
+    let r = c.patch_document(&id, &photo, &json!({"status": "verified"}));
+    assert_eq!(assert_ok(&r, 200)["status"], "verified");
+    let r = c.patch_document(&id, &pan, &json!({"status": "verified"}));
+    assert_eq!(assert_ok(&r, 200)["status"], "verified");
+    assert_eq!(c.lead_status_of(&id), "approved");
 }
