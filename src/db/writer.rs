@@ -174,7 +174,8 @@ impl Writer {
                     }
                 }
                 let _hand_on = HandOn(&self.shared);
-                // Nobody was committing, so the queue held only this use case.
+                // Nobody was committing, so this use case heads the queue (with any queued
+                // since it was pushed: they share its commit).
                 self.shared.commit_next();
             }
             answer
@@ -215,6 +216,14 @@ impl Writer {
     }
 }
 
+impl Drop for Writer {
+    /// A database dropped without `close` (an early return on start-up, say) still commits
+    /// what is queued, ends its thread and folds the WAL back.
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// Sleeps until a caller hands it the queue, then commits until the queue is empty. Ends
 /// when the writer is closed and nothing is left to commit.
 fn writer_thread(shared: &Shared) {
@@ -243,6 +252,12 @@ fn writer_thread(shared: &Shared) {
 }
 
 fn commit_batch(conn: &Conn, batch: Vec<Job>) {
+    if !conn.0.is_autocommit() {
+        // A panic after a use case (in a delivery, say) left the last batch open: end it,
+        // or every later BEGIN would fail until a restart.
+        log::error!("a write transaction was left open; rolling it back");
+        let _ = super::exec(&conn.0, "ROLLBACK");
+    }
     if let Err(e) = super::exec(&conn.0, "BEGIN IMMEDIATE") {
         log::error!("cannot begin a write transaction: {e}");
         for job in batch {
@@ -345,6 +360,34 @@ mod tests {
             c.0.execute("INSERT INTO t (n) VALUES (?1)", [n])?;
             Ok(n)
         }
+    }
+
+    #[test]
+    fn a_dropped_writer_commits_its_queue_and_folds_the_wal_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, path) = writer(&dir);
+        assert_eq!(w.run(insert(1)).unwrap(), 1);
+        let wal = dir.path().join("w.db-wal");
+        assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+        drop(w);
+        assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
+        assert_eq!(rows(&path), [1]);
+    }
+
+    #[test]
+    fn a_transaction_left_open_is_rolled_back_before_the_next_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, path) = writer(&dir);
+        {
+            let conn = w.shared.conn.lock().unwrap();
+            let conn = conn.as_ref().unwrap();
+            conn.0
+                .execute_batch("BEGIN IMMEDIATE; INSERT INTO t (n) VALUES (99)")
+                .unwrap();
+        }
+        assert_eq!(w.run(insert(2)).unwrap(), 2);
+        w.stop();
+        assert_eq!(rows(&path), [2]);
     }
 
     #[test]
