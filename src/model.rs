@@ -592,32 +592,34 @@ impl FileKind {
 }
 
 /// A client's filename reduced to something safe to show and to put in a header: the last
-/// path component, at most 100 characters, in any script. Control and formatting
-/// characters (among them the bidirectional overrides that make `gpj.exe` read as
-/// `exe.jpg`), other whitespace than the plain space, and the characters that mean
-/// something in a path or a header (`/ \ " : * ? < > |`) become `_`; leading dots and
-/// spaces go. A name that keeps nothing else is `document.<ext>`.
+/// path component, at most 100 characters, in any script. Control characters, formatting
+/// characters (Unicode's Cf: among them the bidirectional overrides that make `gpj.exe`
+/// read as `exe.jpg`, zero-width spaces and tag characters; only the zero-width joiner and
+/// non-joiner, which Indic scripts need, stay), other whitespace than the plain space, and
+/// the characters that mean something in a path or a header (`/ \ " : * ? < > |`) become
+/// `_`; leading dots and spaces go. A name that keeps nothing else is `document.<ext>`.
 pub fn sanitize_filename(raw: Option<&str>, kind: FileKind) -> String {
     let base = raw.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
     let clean: String = base
         .chars()
         .map(|c| if filename_char(c) { c } else { '_' })
         .collect();
-    let clean = clean.trim_start_matches(['.', ' ']).trim_end_matches(' ');
     let count = clean.chars().count();
-    // Over 100 characters: keep the end, where the extension is.
+    // Over 100 characters: keep the end, where the extension is; then trim what the cut
+    // may have brought to the front.
     let clean: String = clean.chars().skip(count.saturating_sub(100)).collect();
+    let clean = clean.trim_start_matches(['.', ' ']).trim_end_matches(' ');
     if clean.trim_matches(['_', ' ', '.']).is_empty() {
         format!("document.{}", kind.extension())
     } else {
-        clean
+        clean.to_string()
     }
 }
 
 fn filename_char(c: char) -> bool {
-    let formatting = matches!(c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}');
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    let formatting =
+        c.general_category() == GeneralCategory::Format && !matches!(c, '\u{200C}' | '\u{200D}');
     !(c.is_control()
         || formatting
         || (c.is_whitespace() && c != ' ')
@@ -625,13 +627,13 @@ fn filename_char(c: char) -> bool {
 }
 
 /// `Content-Disposition: attachment` for a stored filename (RFC 6266): an ASCII `filename`
-/// for old clients (other characters as `_`), and the exact name as UTF-8 in `filename*`
-/// when it is not plain ASCII.
+/// for old clients (other characters, and `%`, which some of them decode, as `_`), and the
+/// exact name as UTF-8 in `filename*` when the plain one is not exact.
 pub fn attachment_disposition(filename: &str) -> String {
     let ascii: String = filename
         .chars()
         .map(|c| {
-            if c.is_ascii() && !c.is_ascii_control() {
+            if c.is_ascii() && !c.is_ascii_control() && c != '%' {
                 c
             } else {
                 '_'
@@ -922,6 +924,16 @@ mod tests {
             100
         );
         assert!(pdf(&format!("{}.pdf", "क".repeat(150))).ends_with("क.pdf"));
+        // The cut to 100 characters can bring a dot to the front: it goes too.
+        let cut = pdf(&format!("{}.{}", "a".repeat(50), "b".repeat(99)));
+        assert_eq!(cut, "b".repeat(99));
+        // Every formatting character (Cf) goes, tag characters and the rest of U+206x too;
+        // the joiners Indic scripts need stay.
+        assert_eq!(
+            pdf("a\u{E0001}b\u{E0041}c\u{206A}d\u{1D173}e\u{13430}f\u{0600}.pdf"),
+            "a_b_c_d_e_f_.pdf"
+        );
+        assert_eq!(pdf("क्\u{200D}ष\u{200C}.pdf"), "क्\u{200D}ष\u{200C}.pdf");
         for empty in ["", "...", " ", "\u{202E}", "../"] {
             assert_eq!(pdf(empty), "document.pdf", "{empty:?}");
         }
@@ -941,6 +953,11 @@ mod tests {
         assert_eq!(
             attachment_disposition("a b'c.pdf\u{e9}"),
             "attachment; filename=\"a b'c.pdf_\"; filename*=UTF-8''a%20b%27c.pdf%C3%A9"
+        );
+        // A % that some clients would decode is not sent bare.
+        assert_eq!(
+            attachment_disposition("a%20b.pdf"),
+            "attachment; filename=\"a_20b.pdf\"; filename*=UTF-8''a%2520b.pdf"
         );
     }
 }
