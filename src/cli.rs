@@ -111,6 +111,20 @@ fn settings(config: &Config) -> Settings {
     }
 }
 
+/// Opens an existing data folder only: backing up or checking a folder that holds no
+/// database (a mistyped or forgotten `--data-dir`) would create and seed a new, empty one
+/// and report on that.
+fn open_existing(config: &Config) -> Result<App, String> {
+    let db = config.data_dir.join("dhanita.db");
+    if !db.exists() {
+        return Err(format!(
+            "no database in {} (is --data-dir, DHANITA_DATA_DIR or the config file's data_dir right?)",
+            config.data_dir.display()
+        ));
+    }
+    open(config)
+}
+
 fn open(config: &Config) -> Result<App, String> {
     App::open(&config.data_dir, settings(config)).map_err(|e| {
         format!(
@@ -227,7 +241,7 @@ fn keys(config: &Config, command: KeysCommand) -> Result<(), String> {
 }
 
 fn backup(config: &Config, file: &std::path::Path) -> Result<(), String> {
-    let app = open(config)?;
+    let app = open_existing(config)?;
     let result = app::backup(&app, file);
     app.close();
     let report = result.map_err(|e| format!("backup failed: {}", plain(e)))?;
@@ -257,7 +271,7 @@ fn restore(config: &Config, file: &std::path::Path) -> Result<(), String> {
 }
 
 fn check(config: &Config, fix: bool) -> Result<(), String> {
-    let app = open(config)?;
+    let app = open_existing(config)?;
     let result = app::check(&app, fix);
     app.close();
     let report = result.map_err(|e| format!("check failed: {}", plain(e)))?;

@@ -417,3 +417,20 @@ fn check_finds_missing_blobs_and_fix_removes_only_old_orphans() {
         "{out}"
     );
 }
+
+/// A mistyped data folder is refused by `backup` and `check`: they create nothing there and
+/// write no archive, instead of backing up or checking a new, empty database.
+#[test]
+fn backup_and_check_refuse_a_folder_without_a_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("no-such-data");
+    let file = tmp.path().join("backup.tar");
+    let (status, _, err) = run_to_end(dhanita_in(&missing, &["backup", file.to_str().unwrap()]));
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("no database in"), "{err}");
+    assert!(!file.exists());
+    let (status, out, err) = run_to_end(dhanita_in(&missing, &["check"]));
+    assert_eq!(status.code(), Some(1), "{out}{err}");
+    assert!(err.contains("no database in"), "{err}");
+    assert!(!missing.join("dhanita.db").exists());
+}
