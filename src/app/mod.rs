@@ -84,10 +84,12 @@ pub fn list_categories(app: &App) -> Result<Vec<String>> {
 }
 
 /// The lender mapping, of one product when `product` is given: its code in any case, or its
-/// name, as `POST /leads` takes it. A value that matches no product gives an empty list.
+/// name, as `POST /leads` takes it. A value that matches no product gives an empty list; an
+/// empty one (`?product_code=`, as a form with nothing chosen sends it) is no filter, as
+/// empty filters of `GET /leads` are.
 pub fn list_lender_mapping(app: &App, product: Option<&str>) -> Result<Vec<LenderMapping>> {
     app.db.read(|c| {
-        let code = match product.map(str::trim) {
+        let code = match product.map(str::trim).filter(|p| !p.is_empty()) {
             None => None,
             Some(given) => Some(match db::masters::find_active_product(c, given)? {
                 Some(p) => p.code,

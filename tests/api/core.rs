@@ -183,6 +183,19 @@ fn lender_mapping_lists_and_filters() {
         ));
         assert_eq!(r.body, by_code.body, "{given}");
     }
+    // An empty value is no filter: every lender, as without the parameter.
+    let all = c.get("/api/v1/products/lender-mapping");
+    assert!(
+        all.body["data"].as_array().unwrap().len() > 3,
+        "{}",
+        all.body
+    );
+    for empty in ["", "%20"] {
+        let r = c.get(&format!(
+            "/api/v1/products/lender-mapping?product_code={empty}"
+        ));
+        assert_eq!(r.body, all.body, "{empty:?}");
+    }
     let r = c.get("/api/v1/products/lender-mapping?product_code=NOPE");
     assert_eq!(r.status, 200);
     assert_common(&r);
