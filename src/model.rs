@@ -234,18 +234,21 @@ fn decimal_to_paise(s: &str) -> Option<i128> {
     Some(if neg { -value } else { value })
 }
 
-/// Bidirectional embeddings, overrides and isolates: invisible, and able to make a name read
-/// as something else on a back-office screen. (Zero-width joiners are not among them: Indic
-/// scripts need them.)
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+/// Unicode's formatting characters (Cf): invisible, and able to make a name read as
+/// something else on a back-office screen (bidirectional overrides), or pass a length rule
+/// with nothing to see (zero-width spaces). The zero-width joiner and non-joiner are not
+/// among them: Indic scripts need them.
+pub(crate) fn is_invisible_format(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    c.general_category() == GeneralCategory::Format && !matches!(c, '\u{200C}' | '\u{200D}')
 }
 
 fn has_control(s: &str) -> bool {
-    s.chars().any(|c| c.is_control() || is_bidi_control(c))
+    s.chars().any(|c| c.is_control() || is_invisible_format(c))
 }
 
-/// 2–100 characters of any script after trimming; no control characters; at least one letter.
+/// 2–100 characters of any script after trimming; no control or invisible formatting
+/// characters; at least one letter.
 pub fn parse_customer_name(v: &Value) -> Result<String, &'static str> {
     let Value::String(s) = v else {
         return Err("must be a string");
@@ -259,7 +262,7 @@ pub fn parse_customer_name(v: &Value) -> Result<String, &'static str> {
         return Err("must be at most 100 characters");
     }
     if has_control(name) {
-        return Err("must not contain control characters");
+        return Err("must not contain control or invisible formatting characters");
     }
     if !name.chars().any(char::is_alphabetic) {
         return Err("must contain letters, not only digits or punctuation");
@@ -303,7 +306,7 @@ pub fn parse_email(v: &Value) -> Result<String, &'static str> {
     Ok(format!("{local}@{}", domain.to_ascii_lowercase()))
 }
 
-/// 1–100 characters after trimming, no control characters.
+/// 1–100 characters after trimming, no control or invisible formatting characters.
 pub fn parse_city(v: &Value) -> Result<String, &'static str> {
     let Value::String(s) = v else {
         return Err("must be a string");
@@ -317,7 +320,7 @@ pub fn parse_city(v: &Value) -> Result<String, &'static str> {
         return Err("must be at most 100 characters");
     }
     if has_control(city) {
-        return Err("must not contain control characters");
+        return Err("must not contain control or invisible formatting characters");
     }
     Ok(city.to_string())
 }
@@ -617,11 +620,8 @@ pub fn sanitize_filename(raw: Option<&str>, kind: FileKind) -> String {
 }
 
 fn filename_char(c: char) -> bool {
-    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
-    let formatting =
-        c.general_category() == GeneralCategory::Format && !matches!(c, '\u{200C}' | '\u{200D}');
     !(c.is_control()
-        || formatting
+        || is_invisible_format(c)
         || (c.is_whitespace() && c != ' ')
         || matches!(c, '/' | '\\' | '"' | ':' | '*' | '?' | '<' | '>' | '|'))
 }
@@ -855,6 +855,14 @@ mod tests {
         assert!(parse_customer_name(&json!("12345")).is_err());
         assert!(parse_customer_name(&json!("Ab\u{0007}c")).is_err());
         assert!(parse_customer_name(&json!("\u{202E}evil name")).is_err());
+        // Invisible characters do not make up a name's two characters, nor hide in a city.
+        assert_eq!(
+            parse_customer_name(&json!("\u{200B}\u{200B}A")),
+            Err("must not contain control or invisible formatting characters")
+        );
+        assert!(parse_customer_name(&json!("Ra\u{2060}hul")).is_err());
+        assert!(parse_city(&json!("Pu\u{FEFF}ne")).is_err());
+        assert_eq!(parse_city(&json!(" Pune ")), Ok("Pune".into()));
         assert!(
             parse_customer_name(&json!("क्\u{200D}ष")).is_ok(),
             "ZWJ stays allowed"
