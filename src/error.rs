@@ -41,6 +41,13 @@ impl FieldErrors {
         }
     }
 
+    /// Adds every problem of `other` after this one's.
+    pub fn merge(&mut self, other: FieldErrors) {
+        for (field, messages) in other.0 {
+            self.0.entry(field).or_default().extend(messages);
+        }
+    }
+
     pub fn single(field: &str, message: impl Into<String>) -> Self {
         let mut e = Self::new();
         e.add(field, message);

@@ -8,7 +8,7 @@ use crate::db::{self, Conn};
 use crate::error::{Error, FieldErrors, Result};
 use crate::model::{
     parse_lead_update, parse_new_lead, parse_new_note, AuditEntry, Caller, Change, Document,
-    JourneyEntry, Lead, Money, Note, Status,
+    JourneyEntry, Lead, Money, NewLead, Note, Product, Status,
 };
 use serde_json::{Map, Value};
 
@@ -136,12 +136,11 @@ pub fn create_lead(
     })
 }
 
-fn create_lead_once(
-    app: &App,
-    caller: &Caller,
-    body: &Map<String, Value>,
-    store: Option<super::idempotency::StoreAnswer<Lead>>,
-) -> Result<Lead> {
+/// A new lead's body judged field by field: every problem, and when there is none, what
+/// the lead is made of (its input, its product and its DSA code).
+type CheckedLead = (FieldErrors, Option<(NewLead, Product, Option<String>)>);
+
+fn check_new_lead(app: &App, caller: &Caller, body: &Map<String, Value>) -> Result<CheckedLead> {
     let mut errs = FieldErrors::new();
     let input = parse_new_lead(body, &mut errs);
     let product_text = match body.get("product") {
@@ -171,8 +170,37 @@ fn create_lead_once(
             _ => dsa_code = Some(bound.clone()),
         }
     }
+    let lead = match (input, product) {
+        (Some(input), Some(product)) if errs.is_empty() => Some((input, product, dsa_code)),
+        _ => None,
+    };
+    Ok((errs, lead))
+}
+
+/// The field errors of a new lead's body, creating nothing (to report them together with a
+/// malformed `Idempotency-Key`).
+pub fn lead_field_errors(
+    app: &App,
+    caller: &Caller,
+    body: &Map<String, Value>,
+) -> Result<FieldErrors> {
+    Ok(check_new_lead(app, caller, body)?.0)
+}
+
+/// The field errors of a new note's body.
+pub fn note_field_errors(body: &Map<String, Value>) -> FieldErrors {
+    parse_new_note(body).err().unwrap_or_default()
+}
+
+fn create_lead_once(
+    app: &App,
+    caller: &Caller,
+    body: &Map<String, Value>,
+    store: Option<super::idempotency::StoreAnswer<Lead>>,
+) -> Result<Lead> {
+    let (errs, lead) = check_new_lead(app, caller, body)?;
     errs.into_result()?;
-    let (Some(input), Some(product)) = (input, product) else {
+    let Some((input, product, dsa_code)) = lead else {
         return Err(Error::internal("validated lead without input"));
     };
     let caller = caller.clone();

@@ -21,7 +21,7 @@ pub use keys::{
 pub use leads::*;
 pub use ops::{backup, check, restore, BackupReport, CheckReport};
 pub use search::{list_leads, LeadPage};
-pub use uploads::{upload_document, upload_fingerprint, UploadInput};
+pub use uploads::{upload_document, upload_field_errors, upload_fingerprint, UploadInput};
 
 use crate::blobs::Blobs;
 use crate::db::{self, Db, Synchronous};

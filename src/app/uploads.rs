@@ -46,14 +46,12 @@ pub fn upload_fingerprint(lead_id: &str, input: &UploadInput) -> String {
     )
 }
 
-fn upload_once(
+/// An upload's parts judged field by field: every problem, its document type and the kind
+/// of its file.
+fn check_upload(
     app: &App,
-    caller: &Caller,
-    lead_id: &str,
-    input: UploadInput,
-    store: Option<StoreAnswer<Document>>,
-) -> Result<Document> {
-    let lead = app.db.read(|c| visible_lead(c, caller, lead_id))?;
+    input: &UploadInput,
+) -> Result<(FieldErrors, Option<String>, Option<FileKind>)> {
     let mut errs = FieldErrors::new();
     let document_type = match input.document_type.as_deref().map(str::trim) {
         None | Some("") => {
@@ -84,6 +82,24 @@ fn upload_once(
             ),
         },
     }
+    Ok((errs, document_type, kind))
+}
+
+/// The field errors of an upload, storing nothing (to report them together with a
+/// malformed `Idempotency-Key`).
+pub fn upload_field_errors(app: &App, input: &UploadInput) -> Result<FieldErrors> {
+    Ok(check_upload(app, input)?.0)
+}
+
+fn upload_once(
+    app: &App,
+    caller: &Caller,
+    lead_id: &str,
+    input: UploadInput,
+    store: Option<StoreAnswer<Document>>,
+) -> Result<Document> {
+    let lead = app.db.read(|c| visible_lead(c, caller, lead_id))?;
+    let (errs, document_type, kind) = check_upload(app, &input)?;
     errs.into_result()?;
     let (Some(document_type), Some(file), Some(kind)) = (document_type, input.file, kind) else {
         return Err(Error::internal("validated upload without its parts"));

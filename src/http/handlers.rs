@@ -32,6 +32,21 @@ fn lead_before_key(req: &Request, a: &app::App, caller: &Caller, lead_id: &str) 
     Ok(())
 }
 
+/// A malformed `Idempotency-Key` is one more field error: reported together with those of
+/// the body (`body_errors`, which creates nothing), all at once as 422s are.
+fn with_body_errors<T>(
+    idem: Result<Option<T>>,
+    body_errors: impl FnOnce() -> Result<crate::error::FieldErrors>,
+) -> Result<Option<T>> {
+    match idem {
+        Err(Error::Validation(mut errs)) => {
+            errs.merge(body_errors()?);
+            Err(Error::Validation(errs))
+        }
+        other => other,
+    }
+}
+
 /// The idempotency request of a JSON create, if the client sent a key.
 fn idempotency<T: 'static>(
     req: &Request,
@@ -127,7 +142,8 @@ pub(super) fn route(
             let body = json_object(req, body, json_limit)?;
             let idem = idempotency(req, "create_lead", "", &body, move |lead: &Lead| {
                 (201, envelope_bytes(&LeadJson::from(lead, tz)))
-            })?;
+            });
+            let idem = with_body_errors(idem, || app::lead_field_errors(a, caller, &body))?;
             let answer = app::create_lead(a, caller, &body, idem)?;
             let new_id = match &answer {
                 app::Created::Fresh(lead) => Some(lead.lead_id.clone()),
@@ -230,7 +246,9 @@ pub(super) fn route(
             let input = read_upload(req, body, &a.blobs, ctx.settings.max_file_bytes)?;
             lead_before_key(req, a, caller, lead_id)?;
             let print = app::upload_fingerprint(lead_id, &input);
-            let idem = idempotency_key(req)?.map(|key| app::IdemRequest {
+            let key =
+                with_body_errors(idempotency_key(req), || app::upload_field_errors(a, &input))?;
+            let idem = key.map(|key| app::IdemRequest {
                 key,
                 fingerprint: print,
                 render: Box::new(move |d: &Document| {
@@ -280,7 +298,8 @@ pub(super) fn route(
             let owned_id = lead_id.to_string();
             let idem = idempotency(req, "add_note", lead_id, &body, move |n: &Note| {
                 (201, note_body(n, &owned_id, tz))
-            })?;
+            });
+            let idem = with_body_errors(idem, || Ok(app::note_field_errors(&body)))?;
             let answer = app::add_note(a, caller, lead_id, body, idem)?;
             Ok(answered(answer, |n| {
                 Response::from_data("application/json", note_body(n, lead_id, tz))

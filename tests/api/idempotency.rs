@@ -270,9 +270,49 @@ fn a_missing_or_foreign_lead_is_404_whatever_the_key() {
     assert_eq!(list_len(&admin.documents(&foreign)), 0);
     assert!(app.document_files().is_empty());
     // The keys tried on those leads were not spent: the partner's own lead takes them.
-    let r = partner.idem_json("note-1", "POST", &format!("/api/v1/leads/{own}/notes"), &note);
+    let r = partner.idem_json(
+        "note-1",
+        "POST",
+        &format!("/api/v1/leads/{own}/notes"),
+        &note,
+    );
     assert_eq!(r.status, 201, "{}", r.body);
     // A malformed key on an existing lead is still the 422 it always was.
     let r = partner.idem_json(&long, "POST", &format!("/api/v1/leads/{own}/notes"), &note);
     assert_fields(&r, &["idempotency_key"]);
+}
+
+/// A malformed `Idempotency-Key` is one field error among the body's: a 422 names them all
+/// at once, on each of the three creates, and stores nothing; with a valid body it is the
+/// only one.
+#[test]
+fn a_malformed_key_is_reported_with_the_bodys_field_errors() {
+    let app = spawn_app();
+    let c = app.admin();
+    let id = c.new_lead("9876543210");
+    let long = "k".repeat(256);
+
+    let r = c.create_lead_raw_idem(&long, br#"{"product":"x","mobile":"1"}"#);
+    assert_fields(
+        &r,
+        &["customer_name", "idempotency_key", "mobile", "product"],
+    );
+    let r = c.create_lead_raw_idem(
+        &long,
+        br#"{"product":"Personal Loan","customer_name":"Asha Rao","mobile":"9876543219"}"#,
+    );
+    assert_fields(&r, &["idempotency_key"]);
+    assert_eq!(lead_count(&c), 1);
+
+    let path = format!("/api/v1/leads/{id}/notes");
+    let r = c.idem_json(&long, "POST", &path, &json!({"note": "  ", "type": "nope"}));
+    assert_fields(&r, &["idempotency_key", "note", "type"]);
+    assert_eq!(list_len(&c.notes(&id)), 0);
+
+    let r = c.upload_idem(&long, &id, "NOPE", "x.txt", b"not a document");
+    assert_fields(&r, &["document_type", "file", "idempotency_key"]);
+    let r = c.upload_idem(&long, &id, "PAN", "pan.pdf", &sample("pan-card.pdf"));
+    assert_fields(&r, &["idempotency_key"]);
+    assert_eq!(list_len(&c.documents(&id)), 0);
+    assert!(app.document_files().is_empty());
 }
