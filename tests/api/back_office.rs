@@ -1189,17 +1189,20 @@ fn an_approved_lead_refuses_only_losing_a_required_document() {
         "The lead is approved; this change would leave it without a required PAN document."
     );
 
-    // An approved lead already missing its PAN (as an older version could leave it).
-    let db = rusqlite::Connection::open(app.db_path()).unwrap();
-    let added = db
-        .execute(
-            "INSERT INTO lead_pending_documents (lead_id, document_type)
-             SELECT id, 'PAN' FROM leads WHERE lead_id = ?1",
-            [&id],
-        )
+    // An approved lead already missing its PAN (as an older version could leave it),
+    // written by a second opener of the same database.
+    let db = dhanita::db::Db::open(&app.db_path(), dhanita::db::Synchronous::Full).unwrap();
+    let owned = id.clone();
+    let pending = db
+        .write(move |c| {
+            let row = dhanita::db::leads::find(c, &owned)?.expect("the lead").row;
+            dhanita::db::leads::add_pending(c, row, "PAN")?;
+            dhanita::db::leads::pending_documents(c, row)
+        })
         .unwrap();
-    assert_eq!(added, 1);
-    drop(db);
+    // (PHOTO, rejected above, is asked for again.)
+    assert_eq!(pending, ["PAN", "PHOTO"]);
+    db.close();
     let r = c.patch_document(&id, &photo, &json!({"status": "verified"}));
     assert_eq!(assert_ok(&r, 200)["status"], "verified");
     let r = c.patch_document(&id, &pan, &json!({"status": "verified"}));
