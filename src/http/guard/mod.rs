@@ -11,7 +11,7 @@
 //!   key, role and content type first, and answers 413 where it would read the body;
 //! - every body is received whole (spooled to a temp file past 1 MiB) before the handler
 //!   runs, so a slow or stalled client holds only its own connection thread, never one of
-//!   the handler slots; a body that stops arriving is dropped after a timeout;
+//!   the handler slots; a body that stops arriving, or trickles in, is answered 408;
 //! - at most `Limits::handlers` requests are being handled at once, and the accept loop
 //!   waits and retries on a shortage of file descriptors, and caps the connections it
 //!   serves at once.
@@ -56,8 +56,11 @@ pub struct Limits {
     pub head_deadline: Duration,
     /// A keep-alive connection with no request for this long is closed.
     pub idle_timeout: Duration,
-    /// A body that sends nothing for this long is abandoned.
+    /// A body that sends nothing for this long is answered 408 and abandoned.
     pub body_timeout: Duration,
+    /// After a grace of `body_timeout`, a body must average at least this many bytes a
+    /// second, or it is answered 408 and abandoned.
+    pub min_body_rate: u64,
     /// Client connections served at once; more are answered 503 and closed.
     pub max_connections: usize,
     /// Requests handled at once; the others wait (their bodies already received).
@@ -73,6 +76,7 @@ impl Default for Limits {
             head_deadline: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             body_timeout: Duration::from_secs(15),
+            min_body_rate: 4 * 1024,
             max_connections: 1024,
             handlers: 16,
         }
@@ -270,4 +274,83 @@ fn refusal(id: &str, status: u16, message: &str) -> Vec<u8> {
         body.len()
     )
     .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A guard answering 201 with the body's length, with short body limits.
+    fn serve_small() -> (SocketAddr, Arc<AtomicBool>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let handler: Arc<Handler> = Arc::new(|_req: &Request, body: &mut dyn Read| {
+            let mut all = Vec::new();
+            let _ = body.read_to_end(&mut all);
+            Response::text(all.len().to_string()).with_status_code(201)
+        });
+        let limits = Limits {
+            body_timeout: Duration::from_millis(300),
+            min_body_rate: 50,
+            ..Limits::default()
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        spawn(listener, handler, limits, stop.clone()).unwrap();
+        (addr, stop)
+    }
+
+    /// Sends a head declaring `declared` body bytes, then `body` a chunk at a time with
+    /// `pause` between, and reads whatever comes back (the connection closes after it).
+    fn send(addr: SocketAddr, declared: usize, body: &[&[u8]], pause: Duration) -> String {
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let head = format!(
+            "POST /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: {declared}\r\n\r\n"
+        );
+        c.write_all(head.as_bytes()).unwrap();
+        for part in body {
+            if c.write_all(part).is_err() {
+                break;
+            }
+            thread::sleep(pause);
+        }
+        let mut answer = String::new();
+        let _ = c.read_to_string(&mut answer);
+        answer
+    }
+
+    #[test]
+    fn a_body_that_stops_or_trickles_is_answered_408_in_json() {
+        let (addr, stop) = serve_small();
+        // Whole and prompt: the handler's answer.
+        let ok = send(addr, 5, &[b"hello"], Duration::ZERO);
+        assert!(ok.starts_with("HTTP/1.1 201"), "{ok}");
+        // Short of its Content-Length, then silent: 408 after the gap.
+        let started = Instant::now();
+        let short = send(addr, 100, &[b"{\"note\":\"x\"}"], Duration::ZERO);
+        assert!(short.starts_with("HTTP/1.1 408"), "{short}");
+        assert!(
+            short.ends_with(
+                r#"{"success":false,"message":"The request body stopped arriving; nothing was stored."}"#
+            ),
+            "{short}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(3));
+        // A byte every 100 ms never pauses 300 ms, but after the 300 ms grace it falls
+        // behind 50 bytes a second: 408 long before its 60 bytes are in.
+        let drip: Vec<&[u8]> = (0..60).map(|_| &b"x"[..]).collect();
+        let started = Instant::now();
+        let slow = send(addr, 60, &drip, Duration::from_millis(100));
+        assert!(slow.starts_with("HTTP/1.1 408"), "{slow}");
+        assert!(slow.contains("arrived too slowly"), "{slow}");
+        // (The client stops writing once the server, done draining, closes: well before
+        // the 6 s its drip would take.)
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(addr);
+    }
 }

@@ -292,14 +292,89 @@ pub(super) fn read_head(
     }))
 }
 
-/// Reads up to `buf.len()` body bytes, within the body timeout.
-pub(super) fn read_some(reader: &mut BufReader<TcpStream>, buf: &mut [u8]) -> Result<usize, Stop> {
+/// How long a body may take: no gap longer than the body timeout, and on the whole no
+/// slower than `min_body_rate` after a grace of one body timeout, so that a client dripping
+/// a byte at a time cannot hold its connection for ever.
+pub(super) struct BodyPace {
+    start: Instant,
+    received: u64,
+    gap: Duration,
+    min_rate: u64,
+}
+
+const BODY_STOPPED: &str = "The request body stopped arriving; nothing was stored.";
+const BODY_SLOW: &str = "The request body arrived too slowly; nothing was stored.";
+
+impl BodyPace {
+    pub(super) fn new(limits: &Limits) -> Self {
+        BodyPace {
+            start: Instant::now(),
+            received: 0,
+            gap: limits.body_timeout,
+            min_rate: limits.min_body_rate.max(1),
+        }
+    }
+
+    /// The time the body must have come to what it received by.
+    fn deadline(&self) -> Instant {
+        self.start + self.gap + Duration::from_secs_f64(self.received as f64 / self.min_rate as f64)
+    }
+
+    /// Sets the socket's timeout for the next read that will wait: the gap, or less when
+    /// the pace's deadline is nearer.
+    fn arm(&self, reader: &BufReader<TcpStream>) -> Result<(), Stop> {
+        let left = self.deadline().saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Stop::Refuse(408, BODY_SLOW));
+        }
+        set_timeout(reader, left.min(self.gap));
+        Ok(())
+    }
+}
+
+/// Reads up to `buf.len()` body bytes, at the body's pace.
+pub(super) fn read_some(
+    reader: &mut BufReader<TcpStream>,
+    buf: &mut [u8],
+    pace: &mut BodyPace,
+) -> Result<usize, Stop> {
+    if reader.buffer().is_empty() {
+        pace.arm(reader)?;
+    }
     loop {
         match reader.read(buf) {
             Ok(0) => return Err(Stop::Quiet),
-            Ok(n) => return Ok(n),
+            Ok(n) => {
+                pace.received += n as u64;
+                return Ok(n);
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if is_timeout(&e) => {
+                let slow = Instant::now() >= pace.deadline();
+                return Err(Stop::Refuse(
+                    408,
+                    if slow { BODY_SLOW } else { BODY_STOPPED },
+                ));
+            }
             Err(_) => return Err(Stop::Quiet),
+        }
+    }
+}
+
+/// One line of a chunked body's framing, at the body's pace.
+fn read_body_line(
+    reader: &mut BufReader<TcpStream>,
+    line: &mut Vec<u8>,
+    pace: &mut BodyPace,
+    limits: &Limits,
+) -> Result<(), Stop> {
+    let mut used = 0;
+    let deadline = pace.deadline().min(Instant::now() + pace.gap);
+    match read_line(reader, line, &mut used, Some(deadline), limits) {
+        Err(Stop::Refuse(408, _)) => Err(Stop::Refuse(408, BODY_STOPPED)),
+        other => {
+            pace.received += line.len() as u64;
+            other
         }
     }
 }
@@ -308,12 +383,13 @@ pub(super) fn copy_exact(
     reader: &mut BufReader<TcpStream>,
     out: &mut dyn Write,
     n: u64,
+    pace: &mut BodyPace,
 ) -> Result<(), Stop> {
     let mut left = n;
     let mut buf = vec![0u8; 64 * 1024];
     while left > 0 {
         let want = buf.len().min(left as usize);
-        let got = read_some(reader, &mut buf[..want])?;
+        let got = read_some(reader, &mut buf[..want], pace)?;
         out.write_all(&buf[..got]).map_err(|e| {
             log::error!("cannot hold a request body: {e}");
             Stop::Refuse(
@@ -331,11 +407,11 @@ pub(super) fn read_chunks(
     reader: &mut BufReader<TcpStream>,
     out: &mut Spool,
     limits: &Limits,
+    pace: &mut BodyPace,
 ) -> Result<(), Stop> {
     let mut line = Vec::new();
     loop {
-        let mut used = 0;
-        read_line(reader, &mut line, &mut used, None, limits)?;
+        read_body_line(reader, &mut line, pace, limits)?;
         let size_text = trim_eol(&line);
         let size_text = size_text.split(|&b| b == b';').next().unwrap_or(b"");
         let size_str = std::str::from_utf8(size_text)
@@ -351,18 +427,17 @@ pub(super) fn read_chunks(
         if size == 0 {
             // Trailers (dropped), then the empty line that ends the body.
             loop {
-                let mut used = 0;
-                read_line(reader, &mut line, &mut used, None, limits)?;
+                read_body_line(reader, &mut line, pace, limits)?;
                 if trim_eol(&line).is_empty() {
                     return Ok(());
                 }
             }
         }
-        copy_exact(reader, out, size)?;
+        copy_exact(reader, out, size, pace)?;
         let mut crlf = [0u8; 2];
         let mut got = 0;
         while got < 2 {
-            got += read_some(reader, &mut crlf[got..])?;
+            got += read_some(reader, &mut crlf[got..], pace)?;
         }
         if &crlf != b"\r\n" {
             return Err(Stop::Refuse(400, "A chunk is not followed by CRLF."));
@@ -381,7 +456,7 @@ pub(super) fn receive_body(
     if matches!(head.body, Body::None | Body::TooLarge) {
         return Ok(spool);
     }
-    set_timeout(reader, limits.body_timeout);
+    let mut pace = BodyPace::new(limits);
     if head.expects_continue {
         let mut client = reader.get_ref();
         client
@@ -389,8 +464,8 @@ pub(super) fn receive_body(
             .map_err(|_| Stop::Quiet)?;
     }
     match head.body {
-        Body::Length(n) => copy_exact(reader, &mut spool, n)?,
-        Body::Chunked => read_chunks(reader, &mut spool, limits)?,
+        Body::Length(n) => copy_exact(reader, &mut spool, n, &mut pace)?,
+        Body::Chunked => read_chunks(reader, &mut spool, limits, &mut pace)?,
         Body::None | Body::TooLarge => {}
     }
     Ok(spool)
