@@ -179,7 +179,15 @@ pub(super) fn route(
             Ok(list(
                 &journey
                     .iter()
-                    .map(|j| JourneyJson::from(j, tz))
+                    .map(|j| {
+                        let mut entry = JourneyJson::from(j, tz);
+                        // A partner is told which of its own keys made a change, never
+                        // the id of an office (admin) key.
+                        if !caller.is_admin() && entry.key_id != Some(caller.key_id) {
+                            entry.key_id = None;
+                        }
+                        entry
+                    })
                     .collect::<Vec<_>>(),
             ))
         }

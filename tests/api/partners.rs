@@ -213,3 +213,34 @@ fn a_foreign_dsa_code_is_reported_with_the_other_field_errors() {
     }));
     assert_fields(&r, &["dsa_code", "product"]);
 }
+
+/// A partner's journey names its own keys' changes, never the office's key.
+#[test]
+fn a_partners_journey_shows_its_own_key_ids_only() {
+    let app = spawn_app();
+    let admin = app.admin();
+    let (partner_key_id, partner_key) = app.create_key_with_id(Role::Partner, "Acme", None);
+    let partner = app.with_key(&partner_key);
+    let id = partner.new_lead("9876543210");
+    let r = admin.move_status(
+        &id,
+        &json!({"status": "rejected", "note": "No income proof."}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let keys = |r: &Reply| -> Vec<Value> {
+        assert_ok(r, 200)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.get("key_id").cloned().unwrap_or(Value::Null))
+            .collect()
+    };
+    let pk = json!(partner_key_id);
+    let ak = json!(app.admin_key_id());
+    // Created (new, then document_pending) by the partner, rejected by the office.
+    assert_eq!(
+        keys(&partner.journey(&id)),
+        [pk.clone(), pk.clone(), Value::Null]
+    );
+    assert_eq!(keys(&admin.journey(&id)), [pk.clone(), pk, ak]);
+}
