@@ -545,6 +545,31 @@ fn rm_lender_and_disbursement_inputs_are_checked() {
     assert_fields(&c.put_rm(&id, &json!({"rm_id": 0})), &["rm_id"]);
     assert_fields(&c.put_rm(&id, &json!({"rm_id": "3"})), &["rm_id"]);
     assert_fields(&c.put_rm(&id, &json!({"rm_id": 2.5})), &["rm_id"]);
+    // A number that is no integer id is named as such, not as an unknown RM.
+    for raw in [
+        &b"{\"rm_id\": 2.0}"[..],
+        b"{\"rm_id\": 1e3}",
+        b"{\"rm_id\": 2.5}",
+    ] {
+        let r = c.raw(
+            "PUT",
+            &format!("/api/v1/leads/{id}/rm"),
+            "application/json",
+            raw,
+        );
+        assert_fields(&r, &["rm_id"]);
+        assert_eq!(
+            r.body["errors"]["rm_id"],
+            json!(["must be an integer"]),
+            "{}",
+            r.body
+        );
+    }
+    let r = c.put_rm(&id, &json!({"rm_id": 99}));
+    assert_eq!(
+        r.body["errors"]["rm_id"],
+        json!(["must be the id of an active RM (see GET /api/v1/rms)"])
+    );
 
     assert_fields(
         &c.put_lender(&id, &json!({})),
@@ -591,12 +616,20 @@ fn rm_lender_and_disbursement_inputs_are_checked() {
         json!("450000"),
         json!(1_000_000_001),
     ] {
-        assert_fields(
-            &c.put_disbursement(
-                &id,
-                &json!({"approved_amount": amount, "disbursement_status": "pending"}),
-            ),
-            &["approved_amount"],
+        let r = c.put_disbursement(
+            &id,
+            &json!({"approved_amount": amount, "disbursement_status": "pending"}),
+        );
+        assert_fields(&r, &["approved_amount"]);
+        // One reason: what is wrong with the amount given, not also that one is needed.
+        assert_eq!(
+            r.body["errors"]["approved_amount"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1,
+            "{}",
+            r.body
         );
     }
     for date in [json!("05-12-2026"), json!("2026-12-5"), json!(20261205)] {
