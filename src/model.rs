@@ -845,6 +845,56 @@ mod tests {
         assert_eq!(Money(1050).to_json().to_string(), "10.5");
     }
 
+    /// The served contract's patterns for names and cities leave out exactly the characters
+    /// the server refuses: every control character and every invisible formatting one (as
+    /// this build's Unicode tables say), so that a client checking the pattern is never
+    /// told yes where the server says no.
+    #[test]
+    fn served_name_patterns_exclude_every_invisible_formatting_character() {
+        let mut class = String::new();
+        let mut runs: Vec<(char, char)> = Vec::new();
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            if !is_invisible_format(c) {
+                continue;
+            }
+            match runs.last_mut() {
+                Some((_, end)) if *end as u32 + 1 == c as u32 => *end = c,
+                _ => runs.push((c, c)),
+            }
+        }
+        let one = |c: char| {
+            if (c as u32) < 0x10000 {
+                format!("\\u{:04x}", c as u32)
+            } else {
+                c.to_string()
+            }
+        };
+        for (a, b) in &runs {
+            class.push_str(&one(*a));
+            if a != b {
+                class.push('-');
+                class.push_str(&one(*b));
+            }
+        }
+        assert!(class.starts_with("\\u00ad"), "{class}");
+        let spec: Value =
+            serde_json::from_str(include_str!("http/openapi.json")).expect("valid JSON");
+        let mut checked = 0;
+        for (_, schema) in spec["components"]["schemas"].as_object().expect("schemas") {
+            for field in ["customer_name", "city"] {
+                let Some(pattern) = schema["properties"][field]["pattern"].as_str() else {
+                    continue;
+                };
+                let controls = pattern.matches("\\x7f-\\x9f").count();
+                let with_class = pattern.matches(&format!("\\x7f-\\x9f{class}")).count();
+                assert!(controls > 0, "{pattern}");
+                assert_eq!(with_class, controls, "{field}: {pattern}");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 4);
+    }
+
     #[test]
     fn names_and_emails() {
         assert_eq!(
