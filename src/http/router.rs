@@ -104,8 +104,9 @@ fn decode_segment(raw: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+            // Two hex digits, nothing else (a parser of numbers would take `%+4`).
+            let digit = |b: u8| (b as char).to_digit(16);
+            out.push((digit(bytes[i + 1])? * 16 + digit(bytes[i + 2])?) as u8);
             i += 3;
         } else {
             out.push(bytes[i]);
@@ -208,6 +209,8 @@ mod tests {
         for path in [
             "/api/v1/leads/LD%zz",
             "/api/v1/leads/%ff",
+            "/api/v1/leads/LD%+4x",
+            "/api/v1/leads/LD%-1x",
             "/api/v1/leads//journey",
             "/api/v1/leads/LD1/journey/x",
             "/api/v1",

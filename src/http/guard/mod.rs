@@ -319,6 +319,37 @@ mod tests {
         answer
     }
 
+    /// Sends raw bytes and reads the answer until the server closes.
+    fn exchange(addr: SocketAddr, raw: &[u8]) -> String {
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c.write_all(raw).unwrap();
+        let mut answer = String::new();
+        let _ = c.read_to_string(&mut answer);
+        answer
+    }
+
+    #[test]
+    fn a_chunk_size_is_hex_digits_only() {
+        let (addr, stop) = serve_small();
+        let head = "POST /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let ok = exchange(addr, format!("{head}5\r\nhello\r\n0\r\n\r\n").as_bytes());
+        assert!(
+            ok.starts_with("HTTP/1.1 201") && ok.ends_with("\r\n\r\n5"),
+            "{ok}"
+        );
+        for size in ["+5", "-0", "0x5", " ", "5 5"] {
+            let bad = exchange(
+                addr,
+                format!("{head}{size}\r\nhello\r\n0\r\n\r\n").as_bytes(),
+            );
+            assert!(bad.starts_with("HTTP/1.1 400"), "{size:?}: {bad}");
+            assert!(bad.contains("A chunk size is not valid."), "{bad}");
+        }
+        stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(addr);
+    }
+
     #[test]
     fn a_body_that_stops_or_trickles_is_answered_408_in_json() {
         let (addr, stop) = serve_small();

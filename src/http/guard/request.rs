@@ -416,7 +416,12 @@ pub(super) fn read_chunks(
         let size_text = size_text.split(|&b| b == b';').next().unwrap_or(b"");
         let size_str = std::str::from_utf8(size_text)
             .map_err(|_| Stop::Refuse(400, "A chunk size is not valid."))?;
-        let size = u64::from_str_radix(size_str.trim(), 16)
+        let size_str = size_str.trim();
+        // Hex digits only (a parser of numbers would also take a sign).
+        if size_str.is_empty() || !size_str.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Stop::Refuse(400, "A chunk size is not valid."));
+        }
+        let size = u64::from_str_radix(size_str, 16)
             .map_err(|_| Stop::Refuse(400, "A chunk size is not valid."))?;
         if out.len.saturating_add(size) > limits.max_body_bytes {
             return Err(Stop::Refuse(
