@@ -556,6 +556,12 @@ pub fn update_document(
         let before = doc.clone();
         let old_type = doc.document_type.clone();
         if let Some(t) = new_type {
+            if t != doc.document_type && new_status.is_none() {
+                // A review was of the document as the type it had: as another type it is
+                // unreviewed again (a partner cannot turn a verified PHOTO into a verified
+                // PAN).
+                doc.status = "uploaded".into();
+            }
             doc.document_type = t;
         }
         if let Some(s) = new_status {
@@ -579,12 +585,11 @@ pub fn update_document(
         let product = db::masters::find_active_product(c, &lead.product_code)?;
         let required = product.map(|p| p.required_documents).unwrap_or_default();
         for t in [&old_type, &doc.document_type] {
-            if !required.contains(t) {
-                continue;
-            }
             if db::leads::has_live_document(c, lead.row, t)? {
+                // Asked for (required, or named by a status move, or a rejected optional
+                // one), and now there.
                 db::leads::remove_pending(c, lead.row, t)?;
-            } else {
+            } else if required.contains(t) {
                 db::leads::add_pending(c, lead.row, t)?;
             }
         }

@@ -1242,3 +1242,53 @@ fn an_approved_lead_refuses_only_losing_a_required_document() {
     assert_eq!(assert_ok(&r, 200)["status"], "verified");
     assert_eq!(c.lead_status_of(&id), "approved");
 }
+
+/// A retype makes a reviewed document unreviewed again, and documents asked for by name
+/// (not required by the product) settle the lead as uploads of them do.
+#[test]
+fn a_retyped_document_is_unreviewed_and_asked_for_types_settle_the_lead() {
+    let app = spawn_app();
+    let admin = app.admin();
+    let key = app.create_key(Role::Partner, "Acme", None);
+    let partner = app.with_key(&key);
+    let r = partner.create_lead(&json!({
+        "product": "Credit Card", "customer_name": "Meera Nair", "mobile": "9811100023",
+    }));
+    let id = id_of(&r, "lead_id");
+    partner.upload(&id, "PAN", "pan.pdf", &sample("pan-card.pdf"));
+    let photo = id_of(
+        &partner.upload(&id, "PHOTO", "me.png", &sample("photo.png")),
+        "document_id",
+    );
+    assert_eq!(partner.lead_status_of(&id), "under_review");
+
+    // The office verifies the PHOTO; the partner retypes it: it is no verified ITR.
+    let r = admin.patch_document(&id, &photo, &json!({"status": "verified"}));
+    assert_eq!(assert_ok(&r, 200)["status"], "verified");
+    let r = partner.patch_document(&id, &photo, &json!({"document_type": "ITR"}));
+    let doc = assert_ok(&r, 200);
+    assert_eq!(
+        (doc["document_type"].as_str(), doc["status"].as_str()),
+        (Some("ITR"), Some("uploaded"))
+    );
+    let r = partner.patch_document(&id, &photo, &json!({"document_type": "PHOTO"}));
+    assert_eq!(assert_ok(&r, 200)["status"], "uploaded");
+
+    // The office asks for an ITR by name; retyping the PHOTO as one settles the lead.
+    let r = admin.move_status(
+        &id,
+        &json!({"status": "document_pending", "document_types": ["ITR"]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = partner.patch_document(&id, &photo, &json!({"document_type": "ITR"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(partner.lead_status_of(&id), "under_review");
+
+    // An optional document rejected is asked for again; verified again, it is there.
+    let r = admin.patch_document(&id, &photo, &json!({"status": "rejected"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(partner.lead_status_of(&id), "document_pending");
+    let r = admin.patch_document(&id, &photo, &json!({"status": "verified"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(partner.lead_status_of(&id), "under_review");
+}
