@@ -79,7 +79,13 @@ pub fn list_leads(
     };
     s.created_from = date("created_from", &mut errs);
     s.created_before = date("created_to", &mut errs).map(|ms| ms + 24 * 3600 * 1000);
-    if let Some(v) = text("updated_since") {
+    if let Some(mut v) = text("updated_since") {
+        // An offset's + sent unencoded arrives as a space: `…T00:00:00 05:30`.
+        let offset_at = v.len().saturating_sub(6);
+        if DateTime::parse_from_rfc3339(&v).is_err() && v.get(offset_at..offset_at + 1) == Some(" ")
+        {
+            v.replace_range(offset_at..offset_at + 1, "+");
+        }
         match DateTime::parse_from_rfc3339(&v) {
             Ok(t) => s.updated_since = Some(t.timestamp_millis()),
             Err(_) => errs.add(

@@ -423,7 +423,7 @@ pub fn search(c: &Conn, s: &Search) -> Result<Vec<Lead>> {
         add("l.created_at < ?", V::Integer(v));
     }
     if let Some(v) = s.updated_since {
-        add("l.updated_at > ?", V::Integer(v));
+        add("l.updated_at >= ?", V::Integer(v));
     }
     if let Some(v) = s.before_row {
         add("l.id < ?", V::Integer(v));

@@ -187,7 +187,7 @@ fn cors(origins: &[String], req: &Request, response: Response) -> Response {
         response = response
             .with_unique_header(
                 "Access-Control-Allow-Headers",
-                "X-API-Key, Idempotency-Key, Content-Type",
+                "X-API-Key, Idempotency-Key, Content-Type, If-None-Match",
             )
             .with_unique_header("Access-Control-Max-Age", "600");
     }

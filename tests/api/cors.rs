@@ -107,7 +107,12 @@ fn a_preflight_is_answered_without_a_key() {
         assert_common(&r);
         assert_eq!(r.header("Access-Control-Allow-Origin"), Some(ORIGIN));
         let headers = items(&r, "Access-Control-Allow-Headers");
-        for h in ["x-api-key", "idempotency-key", "content-type"] {
+        for h in [
+            "x-api-key",
+            "idempotency-key",
+            "content-type",
+            "if-none-match",
+        ] {
             assert!(headers.contains(&h.to_string()), "{path}: {headers:?}");
         }
         let allowed = items(&r, "Access-Control-Allow-Methods");

@@ -307,6 +307,29 @@ fn every_filter_gives_the_exact_set() {
         &admin,
         &format!("updated_since={}", qs("2999-01-01T00:00:00+05:30")),
     );
+    // An offset's + left unencoded (read as a space) is still the offset.
+    assert_eq!(ids(&admin, "updated_since=2000-01-01T00:00:00+05:30"), all);
+    // "At or after": a lead changed at exactly the instant asked for is in.
+    let at_ms: i64 = 4_102_444_800_123; // 2100-01-01T00:00:00.123Z
+    let db = dhanita::db::Db::open(&app.db_path(), dhanita::db::Synchronous::Full).unwrap();
+    let owned = l2.clone();
+    db.write(move |c| {
+        let row = dhanita::db::leads::find(c, &owned)?.expect("the lead").row;
+        dhanita::db::leads::touch(c, row, at_ms)
+    })
+    .unwrap();
+    db.close();
+    assert_eq!(
+        ids(
+            &admin,
+            &format!("updated_since={}", qs("2100-01-01T00:00:00.123Z"))
+        ),
+        v(&[&l2])
+    );
+    assert_empty(
+        &admin,
+        &format!("updated_since={}", qs("2100-01-01T00:00:00.124Z")),
+    );
 
     // Filters matching nothing: an empty list, not an error.
     for q in [
