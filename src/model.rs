@@ -509,6 +509,16 @@ pub struct NewNote {
     pub note_type: String,
 }
 
+/// Whether a note's text holds a control character other than a line break or a tab, or an
+/// invisible formatting character (as names may not).
+pub fn note_has_control(t: &str) -> bool {
+    t.chars()
+        .any(|c| (c.is_control() && c != '\n' && c != '\r' && c != '\t') || is_invisible_format(c))
+}
+
+/// The 422 reason for `note_has_control`.
+pub const NOTE_CONTROL: &str = "must not contain control or invisible formatting characters";
+
 pub fn parse_new_note(obj: &Map<String, Value>) -> Result<NewNote, FieldErrors> {
     let mut errs = FieldErrors::new();
     let note = required(obj, "note", &mut errs).and_then(|v| match v {
@@ -521,11 +531,8 @@ pub fn parse_new_note(obj: &Map<String, Value>) -> Result<NewNote, FieldErrors> 
             } else if n > 2000 {
                 errs.add("note", "must be at most 2000 characters");
                 None
-            } else if t
-                .chars()
-                .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-            {
-                errs.add("note", "must not contain control characters");
+            } else if note_has_control(t) {
+                errs.add("note", NOTE_CONTROL);
                 None
             } else {
                 Some(t.to_string())
@@ -845,7 +852,7 @@ mod tests {
         assert_eq!(Money(1050).to_json().to_string(), "10.5");
     }
 
-    /// The served contract's patterns for names and cities leave out exactly the characters
+    /// The served contract's patterns for names, cities and notes leave out exactly the characters
     /// the server refuses: every control character and every invisible formatting one (as
     /// this build's Unicode tables say), so that a client checking the pattern is never
     /// told yes where the server says no.
@@ -881,7 +888,7 @@ mod tests {
             serde_json::from_str(include_str!("http/openapi.json")).expect("valid JSON");
         let mut checked = 0;
         for (_, schema) in spec["components"]["schemas"].as_object().expect("schemas") {
-            for field in ["customer_name", "city"] {
+            for field in ["customer_name", "city", "note"] {
                 let Some(pattern) = schema["properties"][field]["pattern"].as_str() else {
                     continue;
                 };
@@ -892,7 +899,8 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 4);
+        // Names and cities of a create and an update, and a note.
+        assert_eq!(checked, 5);
     }
 
     #[test]
@@ -913,6 +921,16 @@ mod tests {
         assert!(parse_customer_name(&json!("Ra\u{2060}hul")).is_err());
         assert!(parse_city(&json!("Pu\u{FEFF}ne")).is_err());
         assert_eq!(parse_city(&json!(" Pune ")), Ok("Pune".into()));
+        // Notes too (line breaks and tabs stay allowed, and emoji joined by a ZWJ).
+        let note =
+            |t: &str| parse_new_note(json!({"note": t}).as_object().unwrap()).map(|n| n.note);
+        assert!(note("\u{200B}").is_err());
+        assert!(note("Call\u{00AD}back").is_err());
+        assert!(note("esc\u{1b}[31m").is_err());
+        assert_eq!(
+            note("Line one\n\tline two 👨\u{200D}👩"),
+            Ok("Line one\n\tline two 👨\u{200D}👩".into())
+        );
         assert!(
             parse_customer_name(&json!("क्\u{200D}ष")).is_ok(),
             "ZWJ stays allowed"

@@ -66,13 +66,16 @@ fn not_approved(current: Status, asked: &str) -> Error {
 fn optional_note(body: &Map<String, Value>, errs: &mut FieldErrors) -> Option<String> {
     match body.get("note") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.trim().chars().count() <= 2000 => {
-            Some(s.trim().to_string()).filter(|s| !s.is_empty())
-        }
-        Some(Value::String(_)) => {
+        Some(Value::String(s)) if s.trim().chars().count() > 2000 => {
             errs.add("note", "must be at most 2000 characters");
             None
         }
+        // The same rule as a note's: it shows in the journey partners read.
+        Some(Value::String(s)) if crate::model::note_has_control(s.trim()) => {
+            errs.add("note", crate::model::NOTE_CONTROL);
+            None
+        }
+        Some(Value::String(s)) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
         Some(_) => {
             errs.add("note", "must be a string");
             None

@@ -501,6 +501,16 @@ fn status_move_bodies_are_checked() {
         &c.move_status(&id, &json!({"status": "bogus", "note": "x".repeat(2001)})),
         &["note", "status"],
     );
+    // A status note shows in the journey: control characters are refused, as in notes.
+    let r = c.move_status(
+        &id,
+        &json!({"status": "under_review", "note": "bad\u{1b}[31mred\u{0}"}),
+    );
+    assert_fields(&r, &["note"]);
+    assert_eq!(
+        r.body["errors"]["note"],
+        json!(["must not contain control characters"])
+    );
     assert_fields(
         &c.move_status(
             &id,
