@@ -633,6 +633,27 @@ fn filename_char(c: char) -> bool {
         || matches!(c, '/' | '\\' | '"' | ':' | '*' | '?' | '<' | '>' | '|'))
 }
 
+/// The name a download is saved under: the stored filename, with the extension of the
+/// file's detected type added when its own does not name that type (`report.html` holding
+/// a PDF is saved as `report.html.pdf`, so no saved file opens as something it is not).
+pub fn download_name(filename: &str, content_type: &str) -> String {
+    let fits: &[&str] = match content_type {
+        "application/pdf" => &["pdf"],
+        "image/jpeg" => &["jpg", "jpeg"],
+        "image/png" => &["png"],
+        _ => return filename.to_string(),
+    };
+    let ext = filename
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    if fits.contains(&ext.as_str()) {
+        filename.to_string()
+    } else {
+        format!("{filename}.{}", fits[0])
+    }
+}
+
 /// `Content-Disposition: attachment` for a stored filename (RFC 6266): an ASCII `filename`
 /// for old clients (other characters, and `%`, which some of them decode, as `_`), and the
 /// exact name as UTF-8 in `filename*` when the plain one is not exact.
@@ -1014,6 +1035,24 @@ mod tests {
             assert_eq!(pdf(empty), "document.pdf", "{empty:?}");
         }
         assert_eq!(sanitize_filename(None, FileKind::Png), "document.png");
+    }
+
+    #[test]
+    fn downloads_are_named_for_what_they_hold() {
+        assert_eq!(download_name("pan.pdf", "application/pdf"), "pan.pdf");
+        assert_eq!(download_name("Scan.PDF", "application/pdf"), "Scan.PDF");
+        assert_eq!(download_name("a.jpeg", "image/jpeg"), "a.jpeg");
+        assert_eq!(download_name("a.JPG", "image/jpeg"), "a.JPG");
+        assert_eq!(
+            download_name("report.html", "application/pdf"),
+            "report.html.pdf"
+        );
+        assert_eq!(download_name("run.bat", "image/png"), "run.bat.png");
+        assert_eq!(
+            download_name("a.pdf.lnk", "application/pdf"),
+            "a.pdf.lnk.pdf"
+        );
+        assert_eq!(download_name("scan", "image/jpeg"), "scan.jpg");
     }
 
     #[test]

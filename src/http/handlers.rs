@@ -290,7 +290,10 @@ pub(super) fn route(
             Ok(Response::from_file(doc.content_type.clone(), file)
                 .with_unique_header(
                     "Content-Disposition",
-                    crate::model::attachment_disposition(&doc.filename),
+                    crate::model::attachment_disposition(&crate::model::download_name(
+                        &doc.filename,
+                        &doc.content_type,
+                    )),
                 )
                 .with_unique_header("ETag", etag))
         }

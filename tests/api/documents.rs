@@ -541,5 +541,13 @@ fn a_filename_in_any_script_round_trips_and_downloads_with_its_utf8_name() {
     assert_eq!(r.bytes, pdf);
     // Spoofing and path characters are still replaced.
     let r = c.upload(&id, "OTHER", "scan\u{202E}fdp.exe:1", &pdf);
-    assert_eq!(assert_ok(&r, 201)["filename"], json!("scan_fdp.exe_1"));
+    let doc = assert_ok(&r, 201).clone();
+    assert_eq!(doc["filename"], json!("scan_fdp.exe_1"));
+    // Kept as sent, but saved under the extension of what it holds.
+    let r = c.document_file(&id, doc["document_id"].as_str().unwrap());
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("Content-Disposition"),
+        Some("attachment; filename=\"scan_fdp.exe_1.pdf\"")
+    );
 }
