@@ -83,8 +83,15 @@ fn optional_note(body: &Map<String, Value>, errs: &mut FieldErrors) -> Option<St
     }
 }
 
-/// Sets the disbursement columns when a lead is moved to `disbursed` by a status move.
-fn mark_disbursed(c: &Conn, lead: &Lead, offset: chrono::FixedOffset, now: i64) -> Result<()> {
+/// Sets the disbursement columns when a lead is moved to `disbursed` by a status move, and
+/// records their change in the audit as `PUT disbursement` does.
+fn mark_disbursed(
+    c: &Conn,
+    lead: &Lead,
+    offset: chrono::FixedOffset,
+    key: Option<i64>,
+    now: i64,
+) -> Result<()> {
     let date = lead
         .disbursement_date
         .clone()
@@ -96,7 +103,21 @@ fn mark_disbursed(c: &Conn, lead: &Lead, offset: chrono::FixedOffset, now: i64) 
         "disbursed",
         Some(&date),
         now,
-    )
+    )?;
+    let text = |t: Option<&str>| t.map_or(Value::Null, |s| Value::String(s.into()));
+    let changes = vec![
+        (
+            "disbursement_status",
+            Value::String(lead.disbursement_status.clone()),
+            Value::String("disbursed".into()),
+        ),
+        (
+            "disbursement_date",
+            text(lead.disbursement_date.as_deref()),
+            text(Some(&date)),
+        ),
+    ];
+    audit_changes(c, lead.row, key, now, "disbursement", changes)
 }
 
 /// POST /leads/{id}/status: `{status, note?, document_types?}`.
@@ -180,7 +201,7 @@ pub fn move_lead_status(
         };
         move_status(c, &mut lead, to, &note, Some(caller.key_id), now)?;
         if to == Status::Disbursed {
-            mark_disbursed(c, &lead, offset, now)?;
+            mark_disbursed(c, &lead, offset, Some(caller.key_id), now)?;
         }
         let message = db::masters::status_message(c, to.as_str())?;
         let lead = reload(c, &lead_id)?;

@@ -464,6 +464,22 @@ fn a_lead_without_documents_can_be_moved_to_disbursed_by_status_alone() {
         c.journey_statuses(&id),
         ["new", "under_review", "approved", "disbursed"]
     );
+    // The disbursement columns the move set are in the audit, as PUT disbursement's are.
+    let r = c.audit(&id);
+    let disbursement: Vec<Value> = assert_ok(&r, 200)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "disbursement")
+        .map(|e| json!([e["field"], e["old"], e["new"]]))
+        .collect();
+    assert_eq!(
+        disbursement,
+        [
+            json!(["disbursement_status", "not_started", "disbursed"]),
+            json!(["disbursement_date", null, today]),
+        ]
+    );
     for to in STATUSES {
         assert_refused(
             &c.move_status(&id, &json!({"status": to})),
@@ -509,7 +525,7 @@ fn status_move_bodies_are_checked() {
     assert_fields(&r, &["note"]);
     assert_eq!(
         r.body["errors"]["note"],
-        json!(["must not contain control characters"])
+        json!(["must not contain control or invisible formatting characters"])
     );
     assert_fields(
         &c.move_status(
