@@ -227,11 +227,11 @@ pub fn assign_rm(
         let lead = visible_lead(c, &caller, &lead_id)?;
         let rm = match body.get("rm_id") {
             None | Some(Value::Null) => return Err(Error::field("rm_id", "is required")),
-            Some(Value::Number(n)) if n.as_i64().is_some() => {
-                db::masters::find_rm(c, n.as_i64().unwrap_or_default())?
-            }
             // 2.5, 2.0, 1e3 or a number past any id: not an id at all.
-            Some(_) => return Err(Error::field("rm_id", "must be an integer")),
+            Some(v) => match v.as_i64() {
+                Some(id) => db::masters::find_rm(c, id)?,
+                None => return Err(Error::field("rm_id", "must be an integer")),
+            },
         };
         let rm = rm.ok_or_else(|| {
             Error::field(

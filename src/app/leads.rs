@@ -552,7 +552,12 @@ pub fn update_document(
             return Err(terminal_conflict(lead.status));
         }
         let now = now_ms();
-        let pending_before = db::leads::pending_documents(c, lead.row)?;
+        // Only an approved lead is judged on what the change leaves missing.
+        let pending_before = if lead.status == Status::Approved {
+            db::leads::pending_documents(c, lead.row)?
+        } else {
+            Vec::new()
+        };
         let before = doc.clone();
         let old_type = doc.document_type.clone();
         if let Some(t) = new_type {
